@@ -1,0 +1,227 @@
+"""The SQLite database: opening it, migrations, one writer thread, and reads.
+
+All writes go through one `Writer` thread that groups them into transactions (a few
+milliseconds apart), so many websocket updates cost one fsync. Reads run in worker threads,
+each on its own connection; WAL mode lets them proceed while the writer commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_documents_and_updates",
+        """
+        CREATE TABLE documents (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE updates (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            document_id TEXT NOT NULL REFERENCES documents(id),
+            data BLOB NOT NULL
+        );
+        CREATE INDEX updates_by_document ON updates(document_id, id);
+        CREATE TABLE document_states (
+            document_id TEXT PRIMARY KEY REFERENCES documents(id),
+            state BLOB NOT NULL,
+            through_update INTEGER NOT NULL
+        );
+        """,
+    ),
+]
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A connection with Accord's pragmas: WAL, synchronous=FULL, foreign keys."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply the migrations not yet recorded in the database; return their names."""
+    db = sqlite_utils.Database(conn)
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+    done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    applied = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in filter(str.strip, sql.split(";")):
+                conn.execute(statement)
+            conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied
+
+
+def pragmas(conn: sqlite3.Connection) -> dict[str, Any]:
+    """The durability pragmas as SQLite reports them (checked and logged at start-up)."""
+    journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    synchronous = conn.execute("PRAGMA synchronous").fetchone()[0]
+    return {"journal_mode": journal, "synchronous": {2: "FULL"}.get(synchronous, synchronous)}
+
+
+Job = Callable[[sqlite3.Connection], Any]
+
+
+class Writer:
+    """The single writer: runs jobs in grouped transactions on its own thread."""
+
+    def __init__(self, path: str, group_ms: float = 2.0) -> None:
+        self.path = path
+        self.group_seconds = group_ms / 1000
+        self._queue: queue.SimpleQueue[tuple[Job, asyncio.Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self.commits = 0
+
+    def start(self) -> None:
+        conn = connect(self.path)
+        migrate(conn)
+        self._thread = threading.Thread(
+            target=self._run, args=(conn,), name="accord-writer", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def submit(self, job: Job) -> asyncio.Future[Any]:
+        """Queue ``job(conn)``; the future resolves once its transaction is committed."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put((job, future))
+        return future
+
+    async def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        result: T = await self.submit(job)
+        return result
+
+    def _run(self, conn: sqlite3.Connection) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            deadline = time.monotonic() + self.group_seconds
+            while True:
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+                if len(batch) >= 1000:
+                    break
+            self._commit(conn, batch)
+        conn.close()
+
+    def _commit(
+        self, conn: sqlite3.Connection, batch: list[tuple[Job, asyncio.Future[Any]]]
+    ) -> None:
+        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job, future in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    value = job(conn)
+                except Exception as exc:  # one job's failure must not undo the others
+                    conn.execute("ROLLBACK TO job")
+                    results.append((future, None, exc))
+                else:
+                    results.append((future, value, None))
+                conn.execute("RELEASE job")
+            conn.execute("COMMIT")
+            self.commits += 1
+        except Exception as exc:
+            log.exception("commit failed; %d jobs rolled back", len(batch))
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            results = [(future, None, exc) for _, future in batch]
+        for future, value, error in results:
+            future.get_loop().call_soon_threadsafe(_settle, future, value, error)
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+class Database(AbstractAsyncContextManager["Database"]):
+    """The database of one server: a writer thread and read connections."""
+
+    def __init__(self, path: str, group_ms: float = 2.0) -> None:
+        self.path = path
+        self.writer = Writer(path, group_ms)
+        self._local = threading.local()
+
+    async def __aenter__(self) -> Database:
+        await asyncio.to_thread(self.writer.start)
+        conn = await asyncio.to_thread(self.reader)
+        state = pragmas(conn)
+        log.info("database %s: journal_mode=%s synchronous=%s", self.path, *state.values())
+        if state != {"journal_mode": "wal", "synchronous": "FULL"}:
+            raise RuntimeError(f"SQLite is not durable here: {state}")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.writer.stop)
+
+    def reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+        return conn
+
+    async def read(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``job(conn)`` on a read connection in a worker thread."""
+        return await asyncio.to_thread(lambda: job(self.reader()))
+
+    async def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        return await self.writer.run(job)

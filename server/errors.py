@@ -1,0 +1,64 @@
+"""The errors Accord raises on purpose, each carrying how it reaches the client.
+
+    AccordError
+    ├── HTTPError                 an HTTP status and a message
+    │   ├── BadRequest            400
+    │   └── NotFound              404
+    └── SyncError                 a websocket close code and a reason
+        ├── UnsupportedData       1003  text frame, unknown message type
+        ├── InvalidPayload        1007  malformed frame, invalid or crashing update
+        ├── PolicyViolation       1008  e.g. awareness that claims another client's id
+        ├── TooBig                1009  a message larger than the limit
+        ├── TryAgainLater         1013  a client too slow to keep up with its room
+        └── DocumentNotFound      4404  no such document
+"""
+
+from __future__ import annotations
+
+
+class AccordError(Exception):
+    """Base class of every error Accord raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class HTTPError(AccordError):
+    status_code = 500
+
+
+class BadRequest(HTTPError):
+    status_code = 400
+
+
+class NotFound(HTTPError):
+    status_code = 404
+
+
+class SyncError(AccordError):
+    close_code = 1011
+
+
+class UnsupportedData(SyncError):
+    close_code = 1003
+
+
+class InvalidPayload(SyncError):
+    close_code = 1007
+
+
+class PolicyViolation(SyncError):
+    close_code = 1008
+
+
+class TooBig(SyncError):
+    close_code = 1009
+
+
+class TryAgainLater(SyncError):
+    close_code = 1013
+
+
+class DocumentNotFound(SyncError):
+    close_code = 4404

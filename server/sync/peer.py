@@ -1,0 +1,99 @@
+"""One connected client: its channel, its bounded send queue and its sender task."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+from server.errors import SyncError, TryAgainLater
+from server.types import Channel
+
+log = logging.getLogger(__name__)
+
+
+class Peer:
+    """A client in a room. ``send`` never blocks: frames wait in a bounded queue.
+
+    A client whose queue overflows is too slow for its room and is closed with 1013, so it
+    never holds anyone else back; its edits are safe, it resyncs when it reconnects.
+    """
+
+    __slots__ = (
+        "_closing",
+        "_queue",
+        "_task",
+        "_wake",
+        "can_write",
+        "channel",
+        "limit",
+        "name",
+        "saved_timer",
+    )
+
+    def __init__(self, channel: Channel, limit: int, name: str = "peer") -> None:
+        self.channel = channel
+        self.limit = limit
+        self.name = name
+        self.can_write = True
+        self.saved_timer: asyncio.TimerHandle | None = None
+        self._queue: deque[bytes] = deque()
+        self._wake = asyncio.Event()
+        self._closing: tuple[int, str] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._drain(), name=f"send:{self.name}")
+
+    @property
+    def closing(self) -> bool:
+        return self._closing is not None
+
+    def send(self, frame: bytes) -> None:
+        if self._closing is not None:
+            return
+        if len(self._queue) >= self.limit:
+            self.fail(TryAgainLater("client too slow: send queue full"))
+            return
+        self._queue.append(frame)
+        self._wake.set()
+
+    def fail(self, error: SyncError) -> None:
+        """Close this client with the error's code, after nothing else is sent."""
+        self.close(error.close_code, error.message)
+
+    def close(self, code: int, reason: str) -> None:
+        if self._closing is None:
+            self._closing = (code, reason)
+            self._queue.clear()
+            self._wake.set()
+
+    async def _drain(self) -> None:
+        try:
+            while self._closing is None:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._queue and self._closing is None:
+                    await self.channel.send(self._queue.popleft())
+        except Exception:  # the connection is gone; the receive side notices
+            log.debug("send failed on %s", self.name, exc_info=True)
+            return
+        code, reason = self._closing
+        try:
+            await self.channel.close(code, reason)
+        except Exception:
+            log.debug("close failed on %s", self.name, exc_info=True)
+
+    async def finished(self) -> None:
+        """Wait until the sender has stopped (after a close, the close frame is out)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            if not self._task.done():
+                self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass

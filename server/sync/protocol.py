@@ -1,0 +1,201 @@
+"""The y-websocket wire protocol: lib0 varints, message parsing and encoding.
+
+Every frame holds one message: ``varUint(type)`` then a payload.
+
+- ``0`` sync: ``varUint(subtype)`` then ``varUint8Array``; subtype 0 = SyncStep1 (a state
+  vector), 1 = SyncStep2 (an update), 2 = Update.
+- ``1`` awareness: ``varUint8Array`` of ``varUint(n)`` then ``n`` x (client, clock, JSON state).
+- ``2`` auth: ``varUint(0)`` + ``varString(reason)`` means permission denied.
+- ``3`` query-awareness: no payload.
+
+Parsing is strict: a message must be consumed exactly, or it is rejected with
+`InvalidPayload`. Nothing here touches a document.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import IntEnum
+
+from server.errors import InvalidPayload, PolicyViolation, UnsupportedData
+
+MAX_VARUINT_BYTES = 8  # 56 bits, more than any length or clock a real client sends
+
+
+class MessageType(IntEnum):
+    SYNC = 0
+    AWARENESS = 1
+    AUTH = 2
+    QUERY_AWARENESS = 3
+
+
+class SyncType(IntEnum):
+    STEP1 = 0
+    STEP2 = 1
+    UPDATE = 2
+
+
+class Reader:
+    """Reads lib0 encodings from a bytes buffer, raising `InvalidPayload` on anything off."""
+
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def var_uint(self) -> int:
+        value = 0
+        shift = 0
+        for _ in range(MAX_VARUINT_BYTES):
+            if self.pos >= len(self.data):
+                raise InvalidPayload("truncated varint")
+            byte = self.data[self.pos]
+            self.pos += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+            shift += 7
+        raise InvalidPayload("varint too long")
+
+    def var_bytes(self) -> bytes:
+        length = self.var_uint()
+        end = self.pos + length
+        if end > len(self.data):
+            raise InvalidPayload("truncated byte array")
+        chunk = self.data[self.pos : end]
+        self.pos = end
+        return chunk
+
+    def var_string(self) -> str:
+        try:
+            return self.var_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidPayload("string is not UTF-8") from exc
+
+    def done(self) -> bool:
+        return self.pos == len(self.data)
+
+    def expect_end(self) -> None:
+        if not self.done():
+            raise InvalidPayload("trailing bytes after message")
+
+
+def var_uint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def var_bytes(data: bytes) -> bytes:
+    return var_uint(len(data)) + data
+
+
+@dataclass(frozen=True, slots=True)
+class SyncMessage:
+    kind: SyncType
+    payload: bytes  # state vector for STEP1, update for STEP2 and UPDATE
+
+
+@dataclass(frozen=True, slots=True)
+class AwarenessEntry:
+    client_id: int
+    clock: int
+    state: str  # the JSON text, "null" when the client left
+
+
+@dataclass(frozen=True, slots=True)
+class AwarenessMessage:
+    entries: tuple[AwarenessEntry, ...]
+    payload: bytes  # the original varUint8Array content, relayed as is
+
+
+@dataclass(frozen=True, slots=True)
+class QueryAwareness:
+    pass
+
+
+Message = SyncMessage | AwarenessMessage | QueryAwareness
+
+
+def parse(frame: bytes, max_awareness_entries: int = 64) -> Message:
+    """Parse one frame from a client. Raise a `SyncError` subclass if it is not acceptable."""
+    reader = Reader(frame)
+    kind = reader.var_uint()
+    if kind == MessageType.SYNC:
+        sub = reader.var_uint()
+        if sub not in (0, 1, 2):
+            raise UnsupportedData(f"unknown sync message type {sub}")
+        payload = reader.var_bytes()
+        reader.expect_end()
+        return SyncMessage(SyncType(sub), payload)
+    if kind == MessageType.AWARENESS:
+        payload = reader.var_bytes()
+        reader.expect_end()
+        return AwarenessMessage(parse_awareness(payload, max_awareness_entries), payload)
+    if kind == MessageType.QUERY_AWARENESS:
+        reader.expect_end()
+        return QueryAwareness()
+    raise UnsupportedData(f"unknown message type {kind}")
+
+
+def parse_awareness(payload: bytes, max_entries: int) -> tuple[AwarenessEntry, ...]:
+    reader = Reader(payload)
+    count = reader.var_uint()
+    if count > max_entries:
+        raise PolicyViolation(f"awareness update with {count} entries")
+    entries = []
+    for _ in range(count):
+        client_id = reader.var_uint()
+        clock = reader.var_uint()
+        state = reader.var_string()
+        try:
+            json.loads(state)
+        except ValueError as exc:
+            raise InvalidPayload("awareness state is not JSON") from exc
+        entries.append(AwarenessEntry(client_id, clock, state))
+    reader.expect_end()
+    return tuple(entries)
+
+
+def parse_state_vector(payload: bytes) -> dict[int, int]:
+    """Decode a Yjs state vector strictly: client id -> clock."""
+    reader = Reader(payload)
+    count = reader.var_uint()
+    vector = {}
+    for _ in range(count):
+        client = reader.var_uint()
+        vector[client] = reader.var_uint()
+    reader.expect_end()
+    return vector
+
+
+def sync_step1(state_vector: bytes) -> bytes:
+    return bytes((MessageType.SYNC, SyncType.STEP1)) + var_bytes(state_vector)
+
+
+def sync_step2(update: bytes) -> bytes:
+    return bytes((MessageType.SYNC, SyncType.STEP2)) + var_bytes(update)
+
+
+def sync_update(update: bytes) -> bytes:
+    return bytes((MessageType.SYNC, SyncType.UPDATE)) + var_bytes(update)
+
+
+def awareness(entries: list[tuple[int, int, str]]) -> bytes:
+    body = bytearray(var_uint(len(entries)))
+    for client_id, clock, state in entries:
+        body += var_uint(client_id) + var_uint(clock) + var_bytes(state.encode("utf-8"))
+    return bytes((MessageType.AWARENESS,)) + var_bytes(bytes(body))
+
+
+def awareness_frame(payload: bytes) -> bytes:
+    return bytes((MessageType.AWARENESS,)) + var_bytes(payload)
+
+
+def auth_denied(reason: str) -> bytes:
+    return bytes((MessageType.AUTH, 0)) + var_bytes(reason.encode("utf-8"))

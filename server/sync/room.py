@@ -1,0 +1,208 @@
+"""A room: one open document, its connected peers and their presence.
+
+The path of an edit: a peer's Update is applied to the room's Doc (which validates it; a
+crash inside pycrdt costs only the sender its connection), the change the Doc reports is
+appended to the log, and only once that commit is durable is the change sent, encoded once,
+to every other peer. Replies that reveal the document's state wait for the same commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from pycrdt import Doc, Text, TransactionEvent
+
+from server.errors import InvalidPayload, PolicyViolation, SyncError
+from server.sync import protocol
+from server.sync.awareness import Presence
+from server.sync.peer import Peer
+from server.sync.protocol import AwarenessMessage, QueryAwareness, SyncMessage, SyncType
+from server.sync.store import EMPTY_UPDATE, UpdateLog
+
+log = logging.getLogger(__name__)
+
+
+class ReadOnly(PolicyViolation):
+    close_code = 4403
+
+
+class Room:
+    def __init__(
+        self,
+        document_id: str,
+        state: bytes,
+        updates: UpdateLog,
+        *,
+        saved_notice_ms: float = 200.0,
+        max_awareness_entries: int = 64,
+        on_change: Callable[[Room], None] | None = None,
+    ) -> None:
+        self.document_id = document_id
+        self.updates = updates
+        self.saved_notice_seconds = saved_notice_ms / 1000
+        self.max_awareness_entries = max_awareness_entries
+        self.on_change = on_change
+        self.peers: set[Peer] = set()
+        self.presence: Presence[Peer] = Presence()
+        self.unsaved: deque[bytes] = deque()  # applied, not yet committed, oldest first
+        self.last_write: asyncio.Future[Any] | None = None
+        self.appended = 0
+        self._changes: list[bytes] = []
+        self.doc = self._new_doc(state)
+
+    # -- the document -------------------------------------------------------------------
+
+    def _new_doc(self, state: bytes) -> Doc:
+        doc: Doc = Doc()
+        doc.get("content", type=Text)
+        if state != EMPTY_UPDATE:
+            doc.apply_update(state)
+        doc.observe(self._on_transaction)
+        return doc
+
+    def _on_transaction(self, event: TransactionEvent) -> None:
+        update = event.update
+        if update != EMPTY_UPDATE:
+            self._changes.append(update)
+
+    @property
+    def text(self) -> str:
+        return str(self.doc.get("content", type=Text))
+
+    def _apply(self, update: bytes) -> list[bytes]:
+        """Apply an untrusted update; return the changes the Doc accepted."""
+        self._changes = []
+        try:
+            self.doc.apply_update(update)
+        except Exception as exc:
+            self._changes = []
+            raise InvalidPayload("invalid update") from exc
+        except BaseException as exc:  # a Rust panic: the Doc may be broken, rebuild it
+            if not isinstance(exc, Exception) and type(exc).__name__ == "PanicException":
+                self._changes = []
+                log.warning("an update crashed pycrdt; rebuilding the document from storage")
+                self._rebuild()
+                raise InvalidPayload("invalid update") from None
+            raise
+        changes, self._changes = self._changes, []
+        return changes
+
+    def _rebuild(self) -> None:
+        stored = self.updates.load_now(self.document_id)
+        doc = self._new_doc(stored.state)
+        for update in self.unsaved:  # idempotent if some are already committed
+            doc.apply_update(update)
+        self.doc = doc
+
+    # -- peers --------------------------------------------------------------------------
+
+    def join(self, peer: Peer) -> None:
+        self.peers.add(peer)
+        peer.send(protocol.sync_step1(self.doc.get_state()))
+        snapshot = self.presence.snapshot()
+        if snapshot is not None:
+            peer.send(snapshot)
+
+    def leave(self, peer: Peer) -> None:
+        self.peers.discard(peer)
+        if peer.saved_timer is not None:
+            peer.saved_timer.cancel()
+            peer.saved_timer = None
+        removal = self.presence.release(peer)
+        if removal is not None:
+            self.broadcast(removal)
+
+    def broadcast(self, frame: bytes, exclude: Peer | None = None) -> None:
+        for peer in self.peers:
+            if peer is not exclude:
+                peer.send(frame)
+
+    # -- messages -----------------------------------------------------------------------
+
+    def receive(self, peer: Peer, frame: bytes) -> None:
+        """Handle one frame from ``peer``. Raises `SyncError` if the peer must be closed."""
+        message = protocol.parse(frame, self.max_awareness_entries)
+        if isinstance(message, SyncMessage):
+            if message.kind is SyncType.STEP1:
+                self._answer_step1(peer, message.payload)
+            else:
+                self._receive_update(peer, message.payload)
+        elif isinstance(message, AwarenessMessage):
+            self.presence.check(peer, message.entries)
+            self.presence.apply(peer, message.entries)
+            self.broadcast(protocol.awareness_frame(message.payload))
+        elif isinstance(message, QueryAwareness):
+            snapshot = self.presence.snapshot()
+            if snapshot is not None:
+                peer.send(snapshot)
+
+    def _answer_step1(self, peer: Peer, state_vector: bytes) -> None:
+        protocol.parse_state_vector(state_vector)  # strict check before pycrdt sees it
+        try:
+            reply = protocol.sync_step2(self.doc.get_update(state_vector))
+        except Exception as exc:
+            raise InvalidPayload("invalid state vector") from exc
+        self._after_commit(lambda: peer.send(reply))
+
+    def _receive_update(self, peer: Peer, update: bytes) -> None:
+        if update == EMPTY_UPDATE:
+            return
+        if not peer.can_write:
+            raise ReadOnly("this connection is read-only")
+        for change in self._apply(update):
+            self._persist(peer, change)
+        self._schedule_saved_notice(peer)
+
+    def _persist(self, sender: Peer, change: bytes) -> None:
+        self.unsaved.append(change)
+        frame = protocol.sync_update(change)
+        future = self.updates.append(self.document_id, change)
+        self.last_write = future
+        self.appended += 1
+
+        def committed(f: asyncio.Future[Any]) -> None:
+            self.unsaved.popleft()
+            if f.cancelled() or f.exception() is not None:
+                log.error("storing an update failed; closing the sender so it resyncs")
+                sender.close(1011, "storage failed")
+                return
+            self.broadcast(frame, exclude=sender)
+            if self.on_change is not None:
+                self.on_change(self)
+
+        future.add_done_callback(committed)
+
+    def _after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once everything applied so far is durable."""
+        pending = self.last_write
+        if pending is None or pending.done():
+            action()
+        else:
+            pending.add_done_callback(lambda _: action())
+
+    def _schedule_saved_notice(self, peer: Peer) -> None:
+        """Tell the peer, soon, which state the server holds durably (its 'saved' signal)."""
+        if peer.saved_timer is not None:
+            return
+
+        def fire() -> None:
+            peer.saved_timer = None
+            if peer not in self.peers:
+                return
+            notice = protocol.sync_step1(self.doc.get_state())
+            self._after_commit(lambda: peer.send(notice))
+
+        loop = asyncio.get_running_loop()
+        peer.saved_timer = loop.call_later(self.saved_notice_seconds, fire)
+
+    async def settle(self) -> None:
+        """Wait until every update applied so far is committed."""
+        if self.last_write is not None and not self.last_write.done():
+            await asyncio.shield(self.last_write)
+
+
+__all__ = ["ReadOnly", "Room", "SyncError"]

@@ -1,0 +1,115 @@
+"""The open rooms: each document is loaded once, however many clients join at the same
+moment, and unloaded a while after its last client leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from server.settings import Settings
+from server.sync.peer import Peer
+from server.sync.room import Room
+from server.sync.store import UpdateLog
+
+log = logging.getLogger(__name__)
+
+
+class Rooms:
+    def __init__(
+        self,
+        updates: UpdateLog,
+        settings: Settings,
+        exists: Callable[[str], Awaitable[bool]],
+    ) -> None:
+        self.updates = updates
+        self.settings = settings
+        self.exists = exists
+        self.open: dict[str, Room] = {}
+        self._loading: dict[str, asyncio.Future[Room]] = {}
+        self._unload_timers: dict[str, asyncio.TimerHandle] = {}
+        self._compactions: set[asyncio.Task[int]] = set()
+
+    async def get(self, document_id: str) -> Room:
+        """The room of a document that exists, loading it once."""
+        room = self.open.get(document_id)
+        if room is not None:
+            return room
+        loading = self._loading.get(document_id)
+        if loading is None:
+            loading = asyncio.get_running_loop().create_future()
+            self._loading[document_id] = loading
+            try:
+                room = await self._load(document_id)
+            except BaseException as exc:
+                loading.set_exception(exc)
+                loading.exception()  # retrieved: joiners that wait see it themselves
+                raise
+            finally:
+                del self._loading[document_id]
+            self.open[document_id] = room
+            loading.set_result(room)
+            return room
+        return await asyncio.shield(loading)
+
+    async def _load(self, document_id: str) -> Room:
+        stored = await self.updates.load(document_id)
+        log.debug("loaded a document: %d bytes, %d log rows", len(stored.state), stored.rows)
+        room = Room(
+            document_id,
+            stored.state,
+            self.updates,
+            saved_notice_ms=self.settings.saved_notice_ms,
+            max_awareness_entries=self.settings.max_awareness_entries,
+            on_change=self.maybe_compact,
+        )
+        room.appended = stored.rows
+        return room
+
+    def join(self, room: Room, peer: Peer) -> None:
+        timer = self._unload_timers.pop(room.document_id, None)
+        if timer is not None:
+            timer.cancel()
+        room.join(peer)
+
+    def leave(self, room: Room, peer: Peer) -> None:
+        room.leave(peer)
+        if not room.peers and room.document_id not in self._unload_timers:
+            loop = asyncio.get_running_loop()
+            self._unload_timers[room.document_id] = loop.call_later(
+                self.settings.room_unload_seconds, self._unload, room
+            )
+        if room.appended >= self.settings.compact_after_updates:
+            self._compact(room)
+
+    def _unload(self, room: Room) -> None:
+        self._unload_timers.pop(room.document_id, None)
+        if room.peers or self.open.get(room.document_id) is not room:
+            return
+        del self.open[room.document_id]
+        log.debug("unloaded a room; %d open", len(self.open))
+
+    def _compact(self, room: Room) -> None:
+        room.appended = 0
+
+        async def run() -> int:
+            await room.settle()
+            return await self.updates.compact(room.document_id)
+
+        task = asyncio.create_task(run())
+        self._compactions.add(task)
+        task.add_done_callback(self._compactions.discard)
+
+    def maybe_compact(self, room: Room) -> None:
+        if room.appended >= self.settings.compact_after_updates:
+            self._compact(room)
+
+    async def close(self) -> None:
+        """Wait for everything applied to be committed and compactions to end."""
+        for timer in self._unload_timers.values():
+            timer.cancel()
+        self._unload_timers.clear()
+        for room in list(self.open.values()):
+            await room.settle()
+        if self._compactions:
+            await asyncio.gather(*self._compactions, return_exceptions=True)

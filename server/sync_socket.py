@@ -1,0 +1,81 @@
+"""The websocket endpoint ``/sync/{document_id}``: the thin adapter from Starlette to the
+sync core (`server.sync`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from server import documents
+from server.db import Database
+from server.errors import DocumentNotFound, SyncError, UnsupportedData
+from server.settings import Settings
+from server.sync.peer import Peer
+from server.sync.room import Room
+from server.sync.rooms import Rooms
+
+log = logging.getLogger(__name__)
+
+
+class WebSocketChannel:
+    """`server.types.Channel` over a Starlette websocket."""
+
+    __slots__ = ("websocket",)
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+
+    async def send(self, frame: bytes) -> None:
+        await self.websocket.send({"type": "websocket.send", "bytes": frame})
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.websocket.application_state != WebSocketState.DISCONNECTED:
+            await self.websocket.close(code, reason)
+
+
+async def sync_endpoint(websocket: WebSocket) -> None:
+    settings: Settings = websocket.app.state.settings
+    rooms: Rooms = websocket.app.state.rooms
+    db: Database = websocket.app.state.db
+    document_id = websocket.path_params["document_id"]
+    await websocket.accept()
+    exists = documents.valid_id(document_id) and (
+        await db.read(lambda conn: documents.get(conn, document_id)) is not None
+    )
+    if not exists:
+        error = DocumentNotFound("document not found")
+        await websocket.close(error.close_code, error.message)
+        return
+    room = await rooms.get(document_id)
+    peer = Peer(WebSocketChannel(websocket), settings.send_queue_messages, secrets.token_hex(4))
+    peer.start()
+    rooms.join(room, peer)
+    try:
+        await _receive_loop(websocket, peer, room)
+    finally:
+        rooms.leave(room, peer)
+        if peer.closing:  # let the queued close frame go out
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(peer.finished(), timeout=2)
+        await peer.stop()
+
+
+async def _receive_loop(websocket: WebSocket, peer: Peer, room: Room) -> None:
+    while not peer.closing:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        frame = message.get("bytes")
+        if frame is None:
+            peer.fail(UnsupportedData("text frames are not supported"))
+            return
+        try:
+            room.receive(peer, frame)
+        except SyncError as error:
+            log.info("closing a sync connection: %s (%d)", error.message, error.close_code)
+            peer.fail(error)
+            return

@@ -1,0 +1,200 @@
+"""Test helpers: a real Accord server in a subprocess, and a small Python Yjs sync client
+(pycrdt + websockets) that speaks the y-websocket protocol like any other client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import websockets
+from pycrdt import Doc, Text
+
+from server.sync import protocol
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """`accord serve` in a subprocess, on a free port, with its own database file."""
+
+    db: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/sync"
+
+    def start(self) -> Server:
+        self.port = free_port()
+        self.log = self.db.with_suffix(f".{self.port}.log")
+        env = {**os.environ, "ACCORD_LOG_LEVEL": "info", **self.env}
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
+                 "--db", str(self.db)],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            try:
+                httpx.get(self.url + "/api/documents", timeout=1)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace") if self.log else ""
+
+    def create_document(self, title: str = "Borrador") -> str:
+        response = httpx.post(self.url + "/api/documents", json={"title": title})
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    def markdown(self, document_id: str) -> str:
+        response = httpx.get(f"{self.url}/api/documents/{document_id}")
+        response.raise_for_status()
+        return str(response.json()["markdown"])
+
+
+class SyncClient:
+    """A y-websocket client on pycrdt: records every update the server sent it."""
+
+    def __init__(self, url: str, document_id: str, doc: Doc | None = None) -> None:
+        self.url = f"{url}/{document_id}"
+        self.doc = doc or Doc()
+        self.text = self.doc.get("content", type=Text)
+        self.received: list[bytes] = []
+        self.awareness: list[bytes] = []
+        self.frames: list[bytes] = []
+        self.synced = asyncio.Event()
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.closed = asyncio.Event()
+        self.ws: websockets.ClientConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+
+    async def connect(self, handshake: bool = True) -> SyncClient:
+        self.ws = await websockets.connect(self.url, max_size=None, compression=None)
+        self._task = asyncio.create_task(self._read())
+        if handshake:
+            await self.ws.send(protocol.sync_step1(self.doc.get_state()))
+            await asyncio.wait_for(self.synced.wait(), 10)
+        return self
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        try:
+            async for frame in self.ws:
+                assert isinstance(frame, bytes)
+                self.frames.append(frame)
+                await self._handle(frame)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            if self.ws.close_code is not None:
+                self.close_code = self.ws.close_code
+                self.close_reason = self.ws.close_reason or ""
+            self.closed.set()
+
+    async def _handle(self, frame: bytes) -> None:
+        assert self.ws is not None
+        message = protocol.parse(frame, max_awareness_entries=10_000)
+        if isinstance(message, protocol.SyncMessage):
+            if message.kind is protocol.SyncType.STEP1:
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await self.ws.send(protocol.sync_step2(self.doc.get_update(message.payload)))
+                return
+            self.received.append(message.payload)
+            self.doc.apply_update(message.payload)
+            if message.kind is protocol.SyncType.STEP2:
+                self.synced.set()
+            self._changed.set()
+        elif isinstance(message, protocol.AwarenessMessage):
+            self.awareness.append(message.payload)
+
+    async def edit(self, index: int, content: str) -> bytes:
+        """Insert text locally and send the update; return it."""
+        before = self.doc.get_state()
+        self.text.insert(index, content)
+        update = self.doc.get_update(before)
+        await self.send(protocol.sync_update(update))
+        return update
+
+    async def send(self, frame: bytes | str) -> None:
+        assert self.ws is not None
+        await self.ws.send(frame)
+
+    async def wait_text(self, expected: str, timeout: float = 10) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while str(self.text) != expected:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"text is {str(self.text)!r}, expected {expected!r}")
+            self._changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def wait_closed(self, timeout: float = 5) -> int | None:
+        await asyncio.wait_for(self.closed.wait(), timeout)
+        return self.close_code
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+
+
+def text_of(*updates: bytes) -> str:
+    doc = Doc()
+    text = doc.get("content", type=Text)
+    for update in updates:
+        doc.apply_update(update)
+    return str(text)
