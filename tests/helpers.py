@@ -159,9 +159,13 @@ class SyncClient:
             self.awareness.append(message.payload)
 
     async def edit(self, index: int, content: str) -> bytes:
-        """Insert text locally and send the update; return it."""
+        """Insert text at a code point index, send the update and return it.
+
+        pycrdt's Text.insert counts UTF-8 bytes: an index inside a multi-byte character
+        corrupts the local Doc, so convert here.
+        """
         before = self.doc.get_state()
-        self.text.insert(index, content)
+        self.text.insert(len(str(self.text)[:index].encode("utf-8")), content)
         update = self.doc.get_update(before)
         await self.send(protocol.sync_update(update))
         return update

@@ -15,7 +15,7 @@ def test_two_clients_converge(server: Server) -> None:
         b = await SyncClient(server.ws_url, document_id).connect()
         await a.edit(0, "Artículo 1. ")
         await b.wait_text("Artículo 1. ")
-        await asyncio.gather(a.edit(0, "¡Hola! "), b.edit(len("Artículo 1. ".encode()), "Fin 📊"))
+        await asyncio.gather(a.edit(0, "¡Hola! "), b.edit(len("Artículo 1. "), "Fin 📊"))
         await a.wait_text("¡Hola! Artículo 1. Fin 📊")
         await b.wait_text("¡Hola! Artículo 1. Fin 📊")
         await a.close()
@@ -31,7 +31,7 @@ def test_document_survives_restart(server: Server) -> None:
     async def write() -> str:
         a = await SyncClient(server.ws_url, document_id).connect()
         for i in range(50):
-            await a.edit(len(str(a.text).encode()), f"línea {i}\n")
+            await a.edit(len(str(a.text)), f"línea {i}\n")
         b = await SyncClient(server.ws_url, document_id).connect()
         await b.wait_text(str(a.text))
         await a.close()
