@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server import api, documents, pages
+from server import api, pages
 from server.db import Database
 from server.errors import HTTPError
 from server.security import SecurityHeaders
@@ -34,13 +34,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with Database(settings.db, settings.commit_interval_ms) as db:
-            updates = UpdateLog(db)
-
-            async def exists(document_id: str) -> bool:
-                found = await db.read(lambda conn: documents.get(conn, document_id))
-                return found is not None
-
-            rooms = Rooms(updates, settings, exists)
+            rooms = Rooms(UpdateLog(db), settings)
             app.state.db = db
             app.state.rooms = rooms
             try:

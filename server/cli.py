@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -33,12 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from server import logs
     from server.app import create_app
 
     settings = Settings.from_env(host=args.host, port=args.port, db=args.db)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level)
     app = create_app(settings)
     # A sync server allocates many short-lived objects; fewer full collections keep the
     # latency tail short (see docs/performance.md).
@@ -52,7 +50,7 @@ def serve_command(args: argparse.Namespace) -> int:
         ws_per_message_deflate=False,
         ws_ping_interval=settings.ping_interval_seconds,
         ws_ping_timeout=settings.ping_interval_seconds,
-        log_level=settings.log_level,
+        log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
     )

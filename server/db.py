@@ -149,6 +149,8 @@ class Writer:
                 if len(batch) >= 1000:
                     break
             self._commit(conn, batch)
+        # Fold the WAL into the main file so a stopped server leaves one self-contained file.
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
 
     def _commit(
@@ -194,6 +196,7 @@ class Database(AbstractAsyncContextManager["Database"]):
         self.path = path
         self.writer = Writer(path, group_ms)
         self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
 
     async def __aenter__(self) -> Database:
         await asyncio.to_thread(self.writer.start)
@@ -211,12 +214,16 @@ class Database(AbstractAsyncContextManager["Database"]):
         tb: TracebackType | None,
     ) -> None:
         await asyncio.to_thread(self.writer.stop)
+        for conn in self._readers:
+            conn.close()
+        self._readers.clear()
 
     def reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = connect(self.path)
             self._local.conn = conn
+            self._readers.append(conn)
         return conn
 
     async def read(self, job: Callable[[sqlite3.Connection], T]) -> T:

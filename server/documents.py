@@ -11,7 +11,7 @@ from typing import Any
 
 from server.errors import BadRequest
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 MAX_TITLE = 200
 
 
@@ -25,7 +25,7 @@ def now() -> str:
 
 
 def valid_id(document_id: str) -> bool:
-    return bool(ID_PATTERN.match(document_id))
+    return bool(ID_PATTERN.fullmatch(document_id))
 
 
 def clean_title(raw: Any) -> str:
@@ -73,6 +73,3 @@ def list_all(conn: sqlite3.Connection) -> list[Document]:
     ).fetchall()
     return [Document(*row) for row in rows]
 
-
-def touch(conn: sqlite3.Connection, document_id: str) -> None:
-    conn.execute("UPDATE documents SET updated_at = ? WHERE id = ?", (now(), document_id))

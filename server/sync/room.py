@@ -51,6 +51,7 @@ class Room:
         self.unsaved: deque[bytes] = deque()  # applied, not yet committed, oldest first
         self.last_write: asyncio.Future[Any] | None = None
         self.appended = 0
+        self.broken = False
         self._changes: list[bytes] = []
         self.doc = self._new_doc(state)
 
@@ -102,7 +103,11 @@ class Room:
 
     def join(self, peer: Peer) -> None:
         self.peers.add(peer)
-        peer.send(protocol.sync_step1(self.doc.get_state()))
+        if peer.can_write:
+            # Ask for what the client has and we lack (its offline edits). A read-only client
+            # is never asked, so anything it sends that would change the text is refused.
+            greeting = protocol.sync_step1(self.doc.get_state())
+            self._after_commit(lambda: peer.send(greeting))
         snapshot = self.presence.snapshot()
         if snapshot is not None:
             peer.send(snapshot)
@@ -153,9 +158,11 @@ class Room:
             return
         if not peer.can_write:
             raise ReadOnly("this connection is read-only")
-        for change in self._apply(update):
+        changes = self._apply(update)
+        for change in changes:
             self._persist(peer, change)
-        self._schedule_saved_notice(peer)
+        if changes:  # a reply that brings nothing new is not an edit to acknowledge
+            self._schedule_saved_notice(peer)
 
     def _persist(self, sender: Peer, change: bytes) -> None:
         self.unsaved.append(change)
@@ -167,8 +174,7 @@ class Room:
         def committed(f: asyncio.Future[Any]) -> None:
             self.unsaved.popleft()
             if f.cancelled() or f.exception() is not None:
-                log.error("storing an update failed; closing the sender so it resyncs")
-                sender.close(1011, "storage failed")
+                self._storage_failed()
                 return
             self.broadcast(frame, exclude=sender)
             if self.on_change is not None:
@@ -176,13 +182,23 @@ class Room:
 
         future.add_done_callback(committed)
 
+    def _storage_failed(self) -> None:
+        """A commit failed: the Doc holds a change storage lacks. Close everyone; the room is
+        reloaded from storage on the next join and clients resend what it lacks."""
+        if self.broken:
+            return
+        log.error("storing an update failed; closing the room so clients resync")
+        self.broken = True
+        for peer in list(self.peers):
+            peer.close(1011, "storage failed, reconnect")
+
     def _after_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once everything applied so far is durable."""
         pending = self.last_write
         if pending is None or pending.done():
             action()
         else:
-            pending.add_done_callback(lambda _: action())
+            pending.add_done_callback(lambda f: None if self.broken else action())
 
     def _schedule_saved_notice(self, peer: Peer) -> None:
         """Tell the peer, soon, which state the server holds durably (its 'saved' signal)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from server.settings import Settings
 from server.sync.peer import Peer
@@ -20,11 +19,9 @@ class Rooms:
         self,
         updates: UpdateLog,
         settings: Settings,
-        exists: Callable[[str], Awaitable[bool]],
     ) -> None:
         self.updates = updates
         self.settings = settings
-        self.exists = exists
         self.open: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
@@ -33,6 +30,9 @@ class Rooms:
     async def get(self, document_id: str) -> Room:
         """The room of a document that exists, loading it once."""
         room = self.open.get(document_id)
+        if room is not None and room.broken:
+            del self.open[document_id]
+            room = None
         if room is not None:
             return room
         loading = self._loading.get(document_id)
@@ -54,7 +54,7 @@ class Rooms:
 
     async def _load(self, document_id: str) -> Room:
         stored = await self.updates.load(document_id)
-        log.debug("loaded a document: %d bytes, %d log rows", len(stored.state), stored.rows)
+        log.info("room loaded: %d bytes, %d log rows", len(stored.state), stored.rows)
         room = Room(
             document_id,
             stored.state,
@@ -87,7 +87,7 @@ class Rooms:
         if room.peers or self.open.get(room.document_id) is not room:
             return
         del self.open[room.document_id]
-        log.debug("unloaded a room; %d open", len(self.open))
+        log.info("room unloaded; %d open", len(self.open))
 
     def _compact(self, room: Room) -> None:
         room.appended = 0
@@ -98,7 +98,12 @@ class Rooms:
 
         task = asyncio.create_task(run())
         self._compactions.add(task)
-        task.add_done_callback(self._compactions.discard)
+        task.add_done_callback(self._compaction_done)
+
+    def _compaction_done(self, task: asyncio.Task[int]) -> None:
+        self._compactions.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("compaction failed; the log is kept whole", exc_info=task.exception())
 
     def maybe_compact(self, room: Room) -> None:
         if room.appended >= self.settings.compact_after_updates:

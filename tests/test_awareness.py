@@ -1,0 +1,109 @@
+"""Who is here: newcomers see everyone, leavers disappear for everyone, the server is nobody."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from server.sync import protocol
+from tests.helpers import Server, SyncClient
+
+
+def present(client: SyncClient) -> dict[int, dict[str, object]]:
+    """The awareness states this client has been told about, latest first wins."""
+    states: dict[int, tuple[int, dict[str, object] | None]] = {}
+    for payload in client.awareness:
+        for entry in protocol.parse_awareness(payload, 10_000):
+            clock = states.get(entry.client_id, (-1, None))[0]
+            if entry.clock >= clock:
+                states[entry.client_id] = (entry.clock, json.loads(entry.state))
+    return {cid: state for cid, (_, state) in states.items() if state is not None}
+
+
+async def announce(client: SyncClient, client_id: int, name: str, clock: int = 1) -> None:
+    state = json.dumps({"user": {"name": name, "color": "#336699"}})
+    await client.send(protocol.awareness([(client_id, clock, state)]))
+
+
+async def wait_for(predicate, timeout: float = 5) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+def test_newcomer_sees_everyone_and_leavers_disappear(server: Server) -> None:
+    document_id = server.create_document()
+
+    async def scenario() -> None:
+        ana = await SyncClient(server.ws_url, document_id).connect()
+        await announce(ana, 101, "Ana (México)")
+        beto = await SyncClient(server.ws_url, document_id).connect()
+        await announce(beto, 202, "Beto (Argentina)")
+        await wait_for(lambda: set(present(ana)) == {101, 202})
+        carla = await SyncClient(server.ws_url, document_id).connect()
+        # The newcomer sees everyone at once, from the snapshot sent on connect.
+        await wait_for(lambda: set(present(carla)) == {101, 202})
+        assert present(carla)[101]["user"] == {"name": "Ana (México)", "color": "#336699"}
+        # A client that leaves disappears for everyone (well within 1 s; no timing asserted).
+        await beto.close()
+        await wait_for(lambda: set(present(ana)) == {101}, timeout=1)
+        await wait_for(lambda: set(present(carla)) == {101}, timeout=1)
+        await ana.close()
+        await carla.close()
+
+    asyncio.run(scenario())
+
+
+def test_dead_connection_disappears(server: Server) -> None:
+    """A client whose TCP connection dies without a close frame is removed too."""
+    document_id = server.create_document()
+
+    async def scenario() -> None:
+        watcher = await SyncClient(server.ws_url, document_id).connect()
+        doomed = await SyncClient(server.ws_url, document_id).connect()
+        await announce(doomed, 303, "Dana")
+        await wait_for(lambda: 303 in present(watcher))
+        assert doomed.ws is not None
+        doomed.ws.transport.abort()  # no close handshake: the socket just dies
+        await wait_for(lambda: 303 not in present(watcher), timeout=1)
+        await watcher.close()
+
+    asyncio.run(scenario())
+
+
+def test_server_is_never_a_user_and_echoes_awareness(server: Server) -> None:
+    document_id = server.create_document()
+
+    async def scenario() -> None:
+        alone = await SyncClient(server.ws_url, document_id).connect()
+        await asyncio.sleep(0.2)
+        assert present(alone) == {}
+        # Sending a state gets it echoed back (keeps the client's 30 s timeout alive).
+        await announce(alone, 404, "Eva")
+        await wait_for(lambda: set(present(alone)) == {404})
+        # Query-awareness answers with the full state.
+        before = len(alone.awareness)
+        await alone.send(bytes([protocol.MessageType.QUERY_AWARENESS]))
+        await wait_for(lambda: len(alone.awareness) > before)
+        await alone.close()
+
+    asyncio.run(scenario())
+
+
+def test_awareness_cannot_speak_for_someone_else(server: Server) -> None:
+    document_id = server.create_document()
+
+    async def scenario() -> None:
+        ana = await SyncClient(server.ws_url, document_id).connect()
+        await announce(ana, 505, "Ana")
+        mallory = await SyncClient(server.ws_url, document_id).connect()
+        await wait_for(lambda: 505 in present(mallory))
+        await mallory.send(protocol.awareness([(505, 99, "null")]))  # try to remove Ana
+        assert await mallory.wait_closed() == 1008
+        await asyncio.sleep(0.2)
+        assert 505 in present(ana) and present(ana)[505]["user"]["name"] == "Ana"  # type: ignore[index]
+        await ana.close()
+
+    asyncio.run(scenario())

@@ -1,0 +1,245 @@
+"""Hostile frames cost only their sender its connection.
+
+For every frame in ``tests/corpus/hostile_frames.json`` (and a text frame, oversized frames and
+an awareness message that speaks for another client): two well-behaved clients A and B edit a
+document, an attacker C joins and sends the frame, and then
+
+(a) C is closed with exactly the expected close code,
+(b) the server process is still alive,
+(c) the document text (GET /api/documents/{id}) is unchanged,
+(d) A and B keep editing and converging,
+(e) nothing was written to the ``updates`` table,
+(f) A's and B's connections stay open (and nothing C sent was relayed to them),
+and a brand-new client joining afterwards syncs the right text (the room was not left broken,
+which matters for the updates that make pycrdt panic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from pycrdt import Doc, Text
+
+from server.sync import protocol
+from tests.helpers import Server, SyncClient
+
+CORPUS_FILE = Path(__file__).parent / "corpus" / "hostile_frames.json"
+CORPUS: list[dict[str, Any]] = json.loads(CORPUS_FILE.read_text(encoding="utf-8"))["frames"]
+SMALL_LIMIT = 65536
+
+Attack = Callable[[SyncClient, SyncClient, SyncClient], Awaitable[None]]
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the module (each test uses its own document), with a small frame limit."""
+    instance = Server(
+        tmp_path_factory.mktemp("hostile") / "accord.db",
+        env={"ACCORD_MAX_MESSAGE_BYTES": str(SMALL_LIMIT), "RUST_BACKTRACE": "0"},
+    ).start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="module")
+def http() -> Iterator[httpx.Client]:
+    """One HTTP client for the module (creating one per request costs ~40 ms of TLS setup)."""
+    with httpx.Client(timeout=30) as client:
+        yield client
+
+
+def create_document(http: httpx.Client, server: Server) -> str:
+    response = http.post(server.url + "/api/documents", json={"title": "Tratado"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def markdown(http: httpx.Client, server: Server, document_id: str) -> str:
+    response = http.get(f"{server.url}/api/documents/{document_id}")
+    assert response.status_code == 200, response.text
+    return str(response.json()["markdown"])
+
+
+def stored_updates(server: Server) -> tuple[int, int]:
+    """(row count, highest row id) of the ``updates`` table, read through a read-only handle."""
+    uri = server.db.resolve().as_uri() + "?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+        count, highest = conn.execute("SELECT COUNT(*), MAX(id) FROM updates").fetchone()
+    return int(count), int(highest or 0)
+
+
+def log_size(server: Server) -> int:
+    return server.log.stat().st_size if server.log else 0
+
+
+def awareness_of(client: SyncClient, name: str) -> bytes:
+    state = json.dumps({"user": {"name": name, "color": "#30bced"}}, ensure_ascii=False)
+    return protocol.awareness([(client.doc.client_id, 1, state)])
+
+
+async def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def big_update(size: int) -> bytes:
+    """A real, valid update that inserts ``size`` ASCII characters."""
+    doc = Doc()
+    doc.get("content", type=Text).insert(0, "A" * size)
+    return doc.get_update()
+
+
+def run_attack(
+    server: Server, http: httpx.Client, attack: Attack, expected_code: int, timeout: float = 10
+) -> None:
+    document_id = create_document(http, server)
+
+    async def text_on_server() -> str:
+        return await asyncio.to_thread(markdown, http, server, document_id)
+
+    async def scenario() -> None:
+        a = await SyncClient(server.ws_url, document_id).connect()
+        b = await SyncClient(server.ws_url, document_id).connect()
+        clients = [a, b]
+        try:
+            await a.send(awareness_of(a, "Ana"))
+            await b.send(awareness_of(b, "Bülent"))
+            await a.edit(0, "Artículo 1. Las partes acuerdan 📊 ")
+            await b.wait_text(str(a.text))
+            await b.edit(len(str(b.text).encode()), "中文 العربية עברית e\u0301")
+            await a.wait_text(str(b.text))
+            # own echo + the other's state: awareness is relayed to the sender too
+            await wait_for(lambda: len(a.awareness) >= 2 and len(b.awareness) >= 2, "awareness")
+
+            before_text = str(a.text)
+            assert await text_on_server() == before_text
+            before_rows = stored_updates(server)
+            before_a = (len(a.received), len(a.awareness))
+            before_b = (len(b.received), len(b.awareness))
+            log_start = log_size(server)
+
+            c = await SyncClient(server.ws_url, document_id).connect()
+            clients.append(c)
+            await attack(c, a, b)
+            code = await c.wait_closed(timeout)
+
+            assert code == expected_code, f"close code {code} ({c.close_reason!r})"  # (a)
+            assert server.alive()  # (b)
+            # (c) the text is unchanged; the GET also waits for every pending commit
+            assert await text_on_server() == before_text
+            assert stored_updates(server) == before_rows  # (e)
+            # (f) A and B are still connected and got nothing from C
+            assert not a.closed.is_set() and not b.closed.is_set()
+            assert (len(a.received), len(a.awareness)) == before_a
+            assert (len(b.received), len(b.awareness)) == before_b
+            assert str(a.text) == str(b.text) == before_text
+
+            # (d) A and B keep editing and converging
+            await a.edit(0, "Preámbulo. ")
+            await b.wait_text(str(a.text))
+            await b.edit(len(str(b.text).encode()), " Fin ✓")
+            await a.wait_text(str(b.text))
+            final = str(a.text)
+            assert final == "Preámbulo. " + before_text + " Fin ✓"
+            assert stored_updates(server)[0] == before_rows[0] + 2
+            assert await text_on_server() == final
+
+            # a brand-new client gets the right text: the room is not broken
+            d = await SyncClient(server.ws_url, document_id).connect()
+            clients.append(d)
+            assert str(d.text) == final
+            await d.edit(0, "» ")
+            await a.wait_text("» " + final)
+            await b.wait_text("» " + final)
+
+            assert not a.closed.is_set() and not b.closed.is_set()  # (f)
+            new_log = server.logs().encode()[log_start:].decode(errors="replace")
+            assert "Traceback" not in new_log, new_log
+        finally:
+            for client in clients:
+                await client.close()
+
+    asyncio.run(scenario())
+
+
+def sender(frame: bytes | str) -> Attack:
+    async def attack(c: SyncClient, a: SyncClient, b: SyncClient) -> None:
+        # the server may close the connection while a large frame is still going out
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await c.send(frame)
+
+    return attack
+
+
+@pytest.mark.parametrize("entry", CORPUS, ids=[entry["name"] for entry in CORPUS])
+def test_hostile_frame(hostile_server: Server, http: httpx.Client, entry: dict[str, Any]) -> None:
+    frame = base64.b64decode(entry["frame_b64"])
+    run_attack(hostile_server, http, sender(frame), entry["close_code"])
+
+
+def test_text_frame(hostile_server: Server, http: httpx.Client) -> None:
+    run_attack(hostile_server, http, sender("hola"), 1003)
+
+
+def test_text_frame_that_looks_like_a_sync_message(
+    hostile_server: Server, http: httpx.Client
+) -> None:
+    run_attack(
+        hostile_server, http, sender(protocol.sync_update(big_update(10)).decode("latin-1")), 1003
+    )
+
+
+def test_frame_over_the_configured_limit(hostile_server: Server, http: httpx.Client) -> None:
+    frame = protocol.sync_update(big_update(SMALL_LIMIT))  # a valid update, but too big
+    assert len(frame) > SMALL_LIMIT
+    run_attack(hostile_server, http, sender(frame), 1009)
+
+
+def test_frame_of_17_mb_against_the_default_limit(
+    shared_server: Server, http: httpx.Client
+) -> None:
+    frame = protocol.sync_update(big_update(17 * 1024 * 1024))
+    assert len(frame) > 8 * 1024 * 1024
+    run_attack(shared_server, http, sender(frame), 1009, timeout=60)
+
+
+def test_awareness_for_another_connections_client_id(
+    hostile_server: Server, http: httpx.Client
+) -> None:
+    async def attack(c: SyncClient, a: SyncClient, b: SyncClient) -> None:
+        state = json.dumps({"user": {"name": "Ana (impostora)"}})
+        await c.send(protocol.awareness([(a.doc.client_id, 99, state)]))
+
+    run_attack(hostile_server, http, attack, 1008)
+
+
+def test_awareness_removing_another_connections_client(
+    hostile_server: Server, http: httpx.Client
+) -> None:
+    async def attack(c: SyncClient, a: SyncClient, b: SyncClient) -> None:
+        await c.send(protocol.awareness([(b.doc.client_id, 99, "null")]))
+
+    run_attack(hostile_server, http, attack, 1008)
+
+
+def test_awareness_mixing_own_and_another_client_id(
+    hostile_server: Server, http: httpx.Client
+) -> None:
+    async def attack(c: SyncClient, a: SyncClient, b: SyncClient) -> None:
+        own = (c.doc.client_id, 1, json.dumps({"user": {"name": "Carla"}}))
+        await c.send(protocol.awareness([own, (a.doc.client_id, 50, "null")]))
+
+    run_attack(hostile_server, http, attack, 1008)

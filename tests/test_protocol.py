@@ -1,0 +1,396 @@
+"""Unit tests of the y-websocket wire protocol (server/sync/protocol.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pycrdt
+import pytest
+from pycrdt import Awareness, Doc, Text
+
+from server.errors import InvalidPayload, PolicyViolation, SyncError, UnsupportedData
+from server.sync import protocol
+from server.sync.awareness import Presence
+from server.sync.protocol import (
+    AwarenessEntry,
+    AwarenessMessage,
+    MessageType,
+    QueryAwareness,
+    Reader,
+    SyncMessage,
+    SyncType,
+)
+
+CORPUS: list[dict[str, Any]] = json.loads(
+    (Path(__file__).parent / "corpus" / "hostile_frames.json").read_text(encoding="utf-8")
+)["frames"]
+
+
+def doc_with(text: str) -> Doc:
+    doc = Doc()
+    doc.get("content", type=Text).insert(0, text)
+    return doc
+
+
+def text_of(doc: Doc) -> str:
+    return str(doc.get("content", type=Text))
+
+
+# -- varints ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 255, 300, 16383, 16384, 2**32, 2**53, 2**56 - 1])
+def test_var_uint_round_trip(value: int) -> None:
+    encoded = protocol.var_uint(value)
+    assert encoded == pycrdt.write_var_uint(value)
+    reader = Reader(encoded)
+    assert reader.var_uint() == value
+    assert reader.done()
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        (0, b"\x00"),
+        (127, b"\x7f"),
+        (128, b"\x80\x01"),
+        (300, b"\xac\x02"),
+        (2**14, b"\x80\x80\x01"),
+    ],
+)
+def test_var_uint_known_encodings(value: int, encoded: bytes) -> None:
+    assert protocol.var_uint(value) == encoded
+
+
+def test_var_uint_rejects_more_than_8_bytes() -> None:
+    with pytest.raises(InvalidPayload, match="varint too long") as excinfo:
+        Reader(protocol.var_uint(2**56)).var_uint()
+    assert excinfo.type is InvalidPayload
+
+
+@pytest.mark.parametrize("data", [b"", b"\x80", b"\xff\xff", b"\x80" * 7])
+def test_var_uint_rejects_truncation(data: bytes) -> None:
+    with pytest.raises(InvalidPayload, match="truncated varint") as excinfo:
+        Reader(data).var_uint()
+    assert excinfo.type is InvalidPayload
+
+
+def test_non_canonical_varint_is_read_like_lib0() -> None:
+    reader = Reader(b"\x80\x00")  # 0 with a redundant continuation byte
+    assert reader.var_uint() == 0
+    assert reader.done()
+
+
+def test_var_bytes_and_var_string() -> None:
+    data = protocol.var_bytes("Señoría 📊 中文".encode())
+    assert Reader(data).var_string() == "Señoría 📊 中文"
+    assert Reader(protocol.var_bytes(b"")).var_bytes() == b""
+    with pytest.raises(InvalidPayload, match="truncated byte array"):
+        Reader(protocol.var_uint(5) + b"abcd").var_bytes()
+    with pytest.raises(InvalidPayload, match="not UTF-8"):
+        Reader(protocol.var_bytes(b"\xc3(")).var_string()
+
+
+# -- parsing every message type -----------------------------------------------------------
+
+
+def test_parse_sync_step1() -> None:
+    state = doc_with("hola").get_state()
+    message = protocol.parse(protocol.sync_step1(state))
+    assert message == SyncMessage(SyncType.STEP1, state)
+
+
+def test_parse_sync_step2() -> None:
+    update = doc_with("hola").get_update()
+    message = protocol.parse(protocol.sync_step2(update))
+    assert message == SyncMessage(SyncType.STEP2, update)
+
+
+def test_parse_sync_update() -> None:
+    update = doc_with("¡Qué tal! 👋").get_update()
+    frame = protocol.sync_update(update)
+    assert frame[:2] == b"\x00\x02"
+    assert protocol.parse(frame) == SyncMessage(SyncType.UPDATE, update)
+
+
+def test_parse_awareness() -> None:
+    entries = [(7, 3, '{"user":{"name":"Zoë"}}'), (2**40, 0, "null")]
+    message = protocol.parse(protocol.awareness(entries))
+    assert isinstance(message, AwarenessMessage)
+    assert message.entries == tuple(AwarenessEntry(*entry) for entry in entries)
+
+
+def test_parse_query_awareness() -> None:
+    assert protocol.parse(bytes([MessageType.QUERY_AWARENESS])) == QueryAwareness()
+
+
+def test_auth_from_a_client_is_not_accepted() -> None:
+    with pytest.raises(UnsupportedData) as excinfo:
+        protocol.parse(protocol.auth_denied("no"))
+    assert excinfo.type is UnsupportedData
+
+
+def test_auth_denied_encoding() -> None:
+    frame = protocol.auth_denied("sólo lectura")
+    reader = Reader(frame)
+    assert reader.var_uint() == MessageType.AUTH
+    assert reader.var_uint() == 0
+    assert reader.var_string() == "sólo lectura"
+    reader.expect_end()
+
+
+def test_empty_update_round_trips() -> None:
+    assert protocol.parse(protocol.sync_update(b"\x00\x00")) == SyncMessage(
+        SyncType.UPDATE, b"\x00\x00"
+    )
+
+
+# -- strict rejection ---------------------------------------------------------------------
+
+REJECTED = [
+    ("empty frame", b"", InvalidPayload),
+    ("truncated type", b"\x80", InvalidPayload),
+    ("truncated subtype", b"\x00\xff", InvalidPayload),
+    ("sync without subtype", b"\x00", InvalidPayload),
+    ("step1 without payload", b"\x00\x00", InvalidPayload),
+    ("type too long", b"\xff" * 9, InvalidPayload),
+    ("unknown type 7", b"\x07", UnsupportedData),
+    ("unknown type 200", protocol.var_uint(200), UnsupportedData),
+    ("unknown type 4 with payload", b"\x04\x01\x00", UnsupportedData),
+    ("unknown sync subtype 3", b"\x00\x03\x02\x00\x00", UnsupportedData),
+    ("unknown sync subtype 128", b"\x00\x80\x01\x00", UnsupportedData),
+    ("update length overruns", b"\x00\x02\x64" + b"\x00" * 10, InvalidPayload),
+    ("update length truncated", b"\x00\x02\x80", InvalidPayload),
+    ("update trailing byte", protocol.sync_update(b"\x00\x00") + b"\x00", InvalidPayload),
+    ("step1 trailing byte", protocol.sync_step1(b"\x00") + b"!", InvalidPayload),
+    ("query-awareness payload", b"\x03\x00", InvalidPayload),
+    ("awareness without payload", b"\x01", InvalidPayload),
+    ("awareness trailing outside", protocol.awareness([]) + b"\x00", InvalidPayload),
+    ("awareness trailing inside", b"\x01" + protocol.var_bytes(b"\x00\x00"), InvalidPayload),
+    ("awareness length overruns", b"\x01\x32\x01", InvalidPayload),
+    ("awareness entry cut", b"\x01" + protocol.var_bytes(b"\x01\x05"), InvalidPayload),
+    ("awareness state not JSON", protocol.awareness([(1, 1, "{nope")]), InvalidPayload),
+    ("awareness state empty", protocol.awareness([(1, 1, "")]), InvalidPayload),
+    (
+        "awareness state not UTF-8",
+        b"\x01" + protocol.var_bytes(b"\x01\x01\x01" + protocol.var_bytes(b'"\xff"')),
+        InvalidPayload,
+    ),
+    (
+        "awareness 65 entries",
+        protocol.awareness([(i, 1, "{}") for i in range(65)]),
+        PolicyViolation,
+    ),
+    (
+        "awareness claims 10**6",
+        b"\x01" + protocol.var_bytes(protocol.var_uint(10**6)),
+        PolicyViolation,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("frame", "error"), [(f, e) for _, f, e in REJECTED], ids=[n for n, _, _ in REJECTED]
+)
+def test_parse_rejects(frame: bytes, error: type[SyncError]) -> None:
+    with pytest.raises(SyncError) as excinfo:
+        protocol.parse(frame)
+    assert excinfo.type is error
+
+
+def test_close_codes_of_the_protocol_errors() -> None:
+    assert (UnsupportedData.close_code, InvalidPayload.close_code) == (1003, 1007)
+    assert PolicyViolation.close_code == 1008
+
+
+def test_max_awareness_entries_boundary() -> None:
+    entries = [(i, 1, "{}") for i in range(64)]
+    message = protocol.parse(protocol.awareness(entries))
+    assert isinstance(message, AwarenessMessage)
+    assert len(message.entries) == 64
+    with pytest.raises(PolicyViolation):
+        protocol.parse(protocol.awareness(entries), max_awareness_entries=63)
+    message = protocol.parse(protocol.awareness(entries * 2), max_awareness_entries=128)
+    assert isinstance(message, AwarenessMessage)
+    assert len(message.entries) == 128
+
+
+# -- awareness encoding -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"user": {"name": "José Ñúñez", "color": "#ff0000"}},
+        {"user": {"name": "李小龙 📊"}, "cursor": {"anchor": 3, "head": 9}},
+        {"user": {"name": "مريم שָׁלוֹם"}},
+        {"user": {"name": "e\u0301"}},
+    ],
+)
+def test_awareness_round_trip(state: dict[str, Any]) -> None:
+    text = json.dumps(state, ensure_ascii=False)
+    entries = [(123456789, 4, text), (42, 1, "null")]
+    frame = protocol.awareness(entries)
+    message = protocol.parse(frame)
+    assert isinstance(message, AwarenessMessage)
+    assert [(e.client_id, e.clock, e.state) for e in message.entries] == entries
+    assert json.loads(message.entries[0].state) == state
+    assert protocol.awareness_frame(message.payload) == frame
+
+
+def test_awareness_of_nobody() -> None:
+    frame = protocol.awareness([])
+    assert frame == b"\x01\x01\x00"
+    assert protocol.parse(frame) == AwarenessMessage((), b"\x00")
+
+
+# -- state vectors ------------------------------------------------------------------------
+
+
+def test_parse_state_vector() -> None:
+    a = doc_with("abc")
+    b = Doc()
+    b.apply_update(a.get_update())
+    b.get("content", type=Text).insert(0, "xy")
+    assert protocol.parse_state_vector(Doc().get_state()) == {}
+    assert protocol.parse_state_vector(a.get_state()) == {a.client_id: 3}
+    assert protocol.parse_state_vector(b.get_state()) == {a.client_id: 3, b.client_id: 2}
+
+
+def test_parse_state_vector_large_numbers() -> None:
+    vector = protocol.var_uint(2) + protocol.var_uint(2**53) + protocol.var_uint(0)
+    vector += protocol.var_uint(1) + protocol.var_uint(2**32)
+    assert protocol.parse_state_vector(vector) == {2**53: 0, 1: 2**32}
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [b"", b"\x80", b"\x01", b"\x01\x05", b"\x01\x05\x03\x09", b"\x02\x05\x03", b"\xff" * 9],
+    ids=["empty", "count cut", "no client", "no clock", "trailing", "one of two", "too long"],
+)
+def test_parse_state_vector_rejects(vector: bytes) -> None:
+    with pytest.raises(InvalidPayload) as excinfo:
+        protocol.parse_state_vector(vector)
+    assert excinfo.type is InvalidPayload
+
+
+# -- compatibility with pycrdt's own encoders and handlers --------------------------------
+
+
+def test_pycrdt_sync_step1_parses() -> None:
+    doc = doc_with("Hola")
+    message = protocol.parse(pycrdt.create_sync_message(doc))
+    assert message == SyncMessage(SyncType.STEP1, doc.get_state())
+    assert protocol.parse_state_vector(message.payload) == {doc.client_id: 4}
+
+
+def test_pycrdt_update_message_parses() -> None:
+    update = doc_with("Señal 📶").get_update()
+    assert protocol.parse(pycrdt.create_update_message(update)) == SyncMessage(
+        SyncType.UPDATE, update
+    )
+
+
+def test_pycrdt_step2_reply_parses() -> None:
+    server_doc = doc_with("Texto del servidor")
+    reply = pycrdt.handle_sync_message(pycrdt.create_sync_message(Doc())[1:], server_doc)
+    assert reply is not None
+    message = protocol.parse(reply)
+    assert isinstance(message, SyncMessage)
+    assert message.kind is SyncType.STEP2
+    client = Doc()
+    client.apply_update(message.payload)
+    assert text_of(client) == "Texto del servidor"
+
+
+def test_pycrdt_awareness_message_parses() -> None:
+    doc = Doc()
+    awareness = Awareness(doc)
+    awareness.set_local_state({"user": {"name": "Zoë 📊", "color": "#123456"}})
+    payload = awareness.encode_awareness_update([doc.client_id])
+    message = protocol.parse(pycrdt.create_awareness_message(payload))
+    assert isinstance(message, AwarenessMessage)
+    assert message.payload == payload
+    (entry,) = message.entries
+    assert entry.client_id == doc.client_id
+    assert entry.clock == awareness.meta[doc.client_id]["clock"]
+    assert json.loads(entry.state) == {"user": {"name": "Zoë 📊", "color": "#123456"}}
+
+
+def test_our_step1_is_answered_by_pycrdt() -> None:
+    remote = doc_with("Hola mundo 🌍")
+    local = Doc()
+    reply = pycrdt.handle_sync_message(protocol.sync_step1(local.get_state())[1:], remote)
+    assert reply is not None
+    assert reply[:2] == b"\x00\x01"
+    pycrdt.handle_sync_message(reply[1:], local)
+    assert text_of(local) == "Hola mundo 🌍"
+
+
+def test_our_update_and_step2_are_applied_by_pycrdt() -> None:
+    source = doc_with("Acta")
+    target = Doc()
+    assert pycrdt.handle_sync_message(protocol.sync_step2(source.get_update())[1:], target) is None
+    assert text_of(target) == "Acta"
+    before = source.get_state()
+    source.get("content", type=Text).insert(4, " final ✓")
+    frame = protocol.sync_update(source.get_update(before))
+    assert pycrdt.handle_sync_message(frame[1:], target) is None
+    assert text_of(target) == "Acta final ✓"
+
+
+def test_our_awareness_is_applied_by_pycrdt() -> None:
+    state = {"user": {"name": "Ana"}}
+    frame = protocol.awareness([(555, 2, json.dumps(state))])
+    awareness = Awareness(Doc())
+    awareness.apply_awareness_update(pycrdt.read_message(frame[1:]), "test")
+    assert awareness.states[555] == state
+
+
+# -- the hostile corpus: every expectation matches what the protocol layer decides --------
+
+
+def offline_close_code(frame: bytes) -> int | None:
+    """What the server decides for ``frame`` from a fresh connection, without a network."""
+    try:
+        message = protocol.parse(frame, max_awareness_entries=64)
+        if isinstance(message, SyncMessage):
+            if message.kind is SyncType.STEP1:
+                protocol.parse_state_vector(message.payload)
+                return None
+            doc = Doc()
+            doc.get("content", type=Text)
+            try:
+                doc.apply_update(message.payload)
+            except Exception:
+                return InvalidPayload.close_code
+            except BaseException as exc:  # a Rust panic; the room maps it to InvalidPayload
+                assert type(exc).__name__ == "PanicException"
+                return InvalidPayload.close_code
+        elif isinstance(message, AwarenessMessage):
+            Presence[object]().check(object(), message.entries)
+    except SyncError as error:
+        return error.close_code
+    return None
+
+
+@pytest.mark.parametrize("entry", CORPUS, ids=[entry["name"] for entry in CORPUS])
+def test_corpus_expectation(entry: dict[str, Any]) -> None:
+    assert entry["close_code"] in (1003, 1007, 1008, 1009)
+    assert offline_close_code(base64.b64decode(entry["frame_b64"])) == entry["close_code"]
+
+
+def test_corpus_panic_updates_really_panic() -> None:
+    panics = [e for e in CORPUS if e["category"] == "panic_update"]
+    assert len(panics) >= 10
+    for entry in panics:
+        message = protocol.parse(base64.b64decode(entry["frame_b64"]))
+        assert isinstance(message, SyncMessage)
+        doc = Doc()
+        doc.get("content", type=Text)
+        with pytest.raises(BaseException) as excinfo:
+            doc.apply_update(message.payload)
+        assert type(excinfo.value).__name__ == "PanicException", entry["name"]

@@ -1,0 +1,320 @@
+"""Unit tests of the update log (server/sync/store.py) and the migrations (server/db.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pycrdt import Doc, Text, merge_updates
+
+from server import db as dbmod
+from server.sync import store
+from server.sync.store import EMPTY_UPDATE, CompactionMismatch, Stored, UpdateLog
+
+DOC = "documento-de-prueba-0001"
+OTHER = "documento-de-prueba-0002"
+STAMP = "2000-01-01T00:00:00.000Z"
+
+SAMPLES = {
+    "spanish": "El niño comió piña en Logroño. ¿Qué tal? ¡Sí, señoría!",
+    "emoji": "Firmado ✍️ 📊 👩‍👩‍👧 🇪🇸🇫🇷 👍🏽",
+    "cjk": "各国代表同意本条约。한국어 조약 日本語のテキスト",
+    "arabic": "اتفاقية باريس بشأن تغير المناخ",
+    "hebrew": "הסכם שלום בין המדינות",
+    "bidi": "Artículo ١٢ / סעיף 3 / المادة 📊",
+    "combining": "e\u0301 n\u0303 a\u0308 Z\u0351\u0327 \u0915\u094d\u0937",
+}
+
+
+def insert_document(conn: sqlite3.Connection, document_id: str) -> None:
+    conn.execute(
+        "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        (document_id, "Tratado", STAMP, STAMP),
+    )
+
+
+@pytest.fixture
+def conn() -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    dbmod.migrate(connection)
+    insert_document(connection, DOC)
+    insert_document(connection, OTHER)
+    yield connection
+    connection.close()
+
+
+def text_of(*updates: bytes) -> str:
+    doc = Doc()
+    text = doc.get("content", type=Text)
+    for update in updates:
+        doc.apply_update(update)
+    return str(text)
+
+
+def utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def history(sample: str) -> tuple[list[bytes], str]:
+    """Incremental updates of two writers editing ``sample``, and the text they end with.
+
+    Inserts at both ends, a deletion and two concurrent edits, so that merging has work to do.
+    """
+    a, b = Doc(), Doc()
+    ta, tb = a.get("content", type=Text), b.get("content", type=Text)
+    updates: list[bytes] = []
+
+    def step(doc: Doc, action: Callable[[], object]) -> bytes:
+        before = doc.get_state()
+        action()
+        update = doc.get_update(before)
+        updates.append(update)
+        return update
+
+    half = len(sample) // 2
+    first, second = sample[:half], sample[half:]
+    b.apply_update(step(a, lambda: ta.insert(0, first)))
+    a.apply_update(step(b, lambda: tb.insert(utf8_len(first), second)))
+    b.apply_update(step(a, lambda: ta.insert(0, "« ")))
+    a.apply_update(step(b, lambda: tb.insert(utf8_len(str(tb)), " »")))
+
+    def delete_first_code_point() -> None:  # Text indexes count UTF-8 bytes
+        del ta[utf8_len("« ") : utf8_len("« " + sample[0])]
+
+    b.apply_update(step(a, delete_first_code_point))
+    # concurrent: neither has seen the other's edit when making its own
+    ua = step(a, lambda: ta.insert(0, "[A] "))
+    ub = step(b, lambda: tb.insert(utf8_len(str(tb)), " [B]"))
+    a.apply_update(ub)
+    b.apply_update(ua)
+    assert str(ta) == str(tb)
+    expected = "[A] « " + sample[1:] + " » [B]"
+    assert str(ta) == expected
+    return updates, expected
+
+
+def rows_of(conn: sqlite3.Connection, document_id: str) -> list[tuple[int, bytes]]:
+    return conn.execute(
+        "SELECT id, data FROM updates WHERE document_id = ? ORDER BY id", (document_id,)
+    ).fetchall()
+
+
+def state_row(conn: sqlite3.Connection, document_id: str) -> tuple[bytes, int] | None:
+    row = conn.execute(
+        "SELECT state, through_update FROM document_states WHERE document_id = ?",
+        (document_id,),
+    ).fetchone()
+    return None if row is None else (bytes(row[0]), int(row[1]))
+
+
+def stored_text(conn: sqlite3.Connection, document_id: str = DOC) -> str:
+    return text_of(store.read(conn, document_id).state)
+
+
+# -- migrations ---------------------------------------------------------------------------
+
+
+def test_migrations_are_recorded_and_idempotent() -> None:
+    with contextlib.closing(sqlite3.connect(":memory:", isolation_level=None)) as connection:
+        assert dbmod.migrate(connection) == [name for name, _ in dbmod.MIGRATIONS]
+        recorded = [r[0] for r in connection.execute("SELECT name FROM _migrations ORDER BY name")]
+        assert recorded == ["0001_documents_and_updates"]
+        tables = {
+            r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        assert {"documents", "updates", "document_states", "_migrations"} <= tables
+        assert dbmod.migrate(connection) == []
+        assert dbmod.migrate(connection) == []
+        assert connection.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0] == 1
+
+
+def test_migrations_survive_reopening_a_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "accord.db")
+    with contextlib.closing(dbmod.connect(path)) as connection:
+        assert dbmod.migrate(connection) == ["0001_documents_and_updates"]
+        insert_document(connection, DOC)
+        store.append(connection, DOC, text_history_update("hola"))
+    with contextlib.closing(dbmod.connect(path)) as connection:
+        assert dbmod.migrate(connection) == []
+        assert dbmod.pragmas(connection) == {"journal_mode": "wal", "synchronous": "FULL"}
+        assert stored_text(connection) == "hola"
+
+
+def text_history_update(text: str) -> bytes:
+    doc = Doc()
+    doc.get("content", type=Text).insert(0, text)
+    return doc.get_update()
+
+
+# -- append and read ----------------------------------------------------------------------
+
+
+def test_read_of_a_document_without_updates(conn: sqlite3.Connection) -> None:
+    assert store.read(conn, DOC) == Stored(EMPTY_UPDATE, 0)
+
+
+def test_append_read_round_trip(conn: sqlite3.Connection) -> None:
+    updates, expected = history(SAMPLES["spanish"])
+    ids = [store.append(conn, DOC, update) for update in updates]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert [bytes(data) for _, data in rows_of(conn, DOC)] == updates
+    stored = store.read(conn, DOC)
+    assert stored.rows == len(updates)
+    assert text_of(stored.state) == expected
+    assert store.read(conn, OTHER) == Stored(EMPTY_UPDATE, 0)
+    updated_at = conn.execute("SELECT updated_at FROM documents WHERE id = ?", (DOC,)).fetchone()
+    assert updated_at[0] > STAMP
+
+
+def test_read_of_a_single_update_returns_it(conn: sqlite3.Connection) -> None:
+    update = text_history_update("Sólo una")
+    store.append(conn, DOC, update)
+    assert store.read(conn, DOC) == Stored(update, 1)
+
+
+# -- compaction ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sample", SAMPLES.values(), ids=SAMPLES.keys())
+def test_compaction_keeps_the_text(conn: sqlite3.Connection, sample: str) -> None:
+    updates, expected = history(sample)
+    ids = [store.append(conn, DOC, update) for update in updates]
+    other = text_history_update("otro documento")
+    store.append(conn, OTHER, other)
+    before = stored_text(conn)
+    assert before == expected
+
+    assert store.compact(conn, DOC) == len(updates)
+
+    assert rows_of(conn, DOC) == []
+    state = state_row(conn, DOC)
+    assert state is not None
+    assert state[1] == ids[-1]
+    assert text_of(state[0]) == expected
+    assert store.content_of([state[0]]) == store.content_of(updates)
+    stored = store.read(conn, DOC)
+    assert stored.rows == 0
+    assert text_of(stored.state) == before
+    # the other document is untouched
+    assert [bytes(d) for _, d in rows_of(conn, OTHER)] == [other]
+    assert state_row(conn, OTHER) is None
+
+
+def test_compaction_twice(conn: sqlite3.Connection) -> None:
+    doc = Doc()
+    text = doc.get("content", type=Text)
+
+    def edit(at_end: str) -> bytes:
+        before = doc.get_state()
+        text.insert(utf8_len(str(text)), at_end)
+        return doc.get_update(before)
+
+    for piece in ["Primera ", "parte 📊 ", "中文 "]:
+        store.append(conn, DOC, edit(piece))
+    assert store.compact(conn, DOC) == 3
+    first_state = state_row(conn, DOC)
+    assert first_state is not None
+
+    later = [store.append(conn, DOC, edit(piece)) for piece in ["שלום ", "مرحبا ", "fin\u0301"]]
+    assert store.read(conn, DOC).rows == 3
+    assert stored_text(conn) == str(text)
+
+    assert store.compact(conn, DOC) == 3
+    second_state = state_row(conn, DOC)
+    assert second_state is not None
+    assert second_state[1] == later[-1]
+    assert rows_of(conn, DOC) == []
+    assert text_of(second_state[0]) == str(text)
+    assert stored_text(conn) == "Primera parte 📊 中文 שלום مرحبا fin\u0301"
+
+    assert store.compact(conn, DOC) == 0  # nothing new
+    assert state_row(conn, DOC) == second_state
+
+
+def test_compaction_with_no_rows(conn: sqlite3.Connection) -> None:
+    assert store.compact(conn, DOC) == 0
+    assert state_row(conn, DOC) is None
+    assert store.read(conn, DOC) == Stored(EMPTY_UPDATE, 0)
+
+
+def test_failed_check_leaves_every_row(
+    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    updates, expected = history(SAMPLES["emoji"])
+    for update in updates:
+        store.append(conn, DOC, update)
+    rows_before = rows_of(conn, DOC)
+    calls: list[int] = []
+
+    def lying_content_of(replayed: list[bytes]) -> tuple[str, bytes]:
+        calls.append(len(replayed))
+        return (f"version {len(calls)}", b"\x00")  # the merged and the log replay differ
+
+    monkeypatch.setattr(store, "content_of", lying_content_of)
+    with pytest.raises(CompactionMismatch):
+        store.compact(conn, DOC)
+    assert calls == [1, len(updates)]  # the merged state, then the log
+    monkeypatch.undo()
+
+    assert rows_of(conn, DOC) == rows_before
+    assert state_row(conn, DOC) is None
+    assert stored_text(conn) == expected
+
+
+def test_failed_check_after_an_earlier_compaction(
+    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    updates, expected = history(SAMPLES["hebrew"])
+    for update in updates[:3]:
+        store.append(conn, DOC, update)
+    assert store.compact(conn, DOC) == 3
+    compacted = state_row(conn, DOC)
+    for update in updates[3:]:
+        store.append(conn, DOC, update)
+    rows_before = rows_of(conn, DOC)
+
+    answers = iter([("a", b"\x00"), ("b", b"\x00")])
+    monkeypatch.setattr(store, "content_of", lambda replayed: next(answers))
+    with pytest.raises(CompactionMismatch):
+        store.compact(conn, DOC)
+    monkeypatch.undo()
+
+    assert rows_of(conn, DOC) == rows_before
+    assert state_row(conn, DOC) == compacted
+    assert stored_text(conn) == expected
+
+
+def test_content_of_replays_one_by_one() -> None:
+    updates, expected = history(SAMPLES["arabic"])
+    text, vector = store.content_of(updates)
+    assert text == expected
+    assert store.content_of([merge_updates(*updates)]) == (text, vector)
+    assert store.content_of([]) == ("", b"\x00")
+
+
+# -- the async face -----------------------------------------------------------------------
+
+
+def test_update_log_on_a_database(tmp_path: Path) -> None:
+    updates, expected = history(SAMPLES["cjk"])
+
+    async def scenario() -> None:
+        async with dbmod.Database(str(tmp_path / "accord.db")) as database:
+            await database.write(lambda c: insert_document(c, DOC))
+            log = UpdateLog(database)
+            ids = await asyncio.gather(*(log.append(DOC, u) for u in updates))
+            assert list(ids) == sorted(ids)
+            loaded = await log.load(DOC)
+            assert loaded.rows == len(updates)
+            assert text_of(loaded.state) == expected
+            assert await log.compact(DOC) == len(updates)
+            assert await log.compact(DOC) == 0
+            now = log.load_now(DOC)
+            assert now.rows == 0
+            assert text_of(now.state) == expected
+
+    asyncio.run(scenario())
