@@ -136,18 +136,19 @@ class Writer:
             if first is None:
                 break
             batch = [first]
+            # Group what is already queued (it arrived while the last commit was syncing);
+            # wait for more only if a grouping interval is configured.
             deadline = time.monotonic() + self.group_seconds
-            while True:
+            while len(batch) < 1000:
                 try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    wait = deadline - time.monotonic()
+                    item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
                     stopping = True
                     break
                 batch.append(item)
-                if len(batch) >= 1000:
-                    break
             self._commit(conn, batch)
         # Fold the WAL into the main file so a stopped server leaves one self-contained file.
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -34,7 +34,9 @@ class Settings:
         30.0, "How long a document stays in memory after its last client leaves."
     )
     commit_interval_ms: float = setting(
-        2.0, "How long the writer waits to group updates into one SQLite commit."
+        0.0,
+        "Extra time the writer waits to group more updates into one SQLite commit; "
+        "0 groups only what queued up during the previous commit.",
     )
     compact_after_updates: int = setting(
         1000, "Log rows of one document that trigger a verified compaction."
