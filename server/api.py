@@ -48,7 +48,7 @@ async def current_text(rooms: Rooms, document_id: str) -> str:
         await room.settle()
         return room.text
     stored = await rooms.updates.load(document_id)
-    doc: Doc = Doc()
+    doc: Doc[Text] = Doc()
     text = doc.get("content", type=Text)
     if stored.state != EMPTY_UPDATE:
         doc.apply_update(stored.state)

@@ -99,9 +99,7 @@ class Writer:
     def __init__(self, path: str, group_ms: float = 2.0) -> None:
         self.path = path
         self.group_seconds = group_ms / 1000
-        self._queue: queue.SimpleQueue[tuple[Job, asyncio.Future[Any]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[tuple[Job, asyncio.Future[Any]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.commits = 0
 

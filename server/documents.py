@@ -72,4 +72,3 @@ def list_all(conn: sqlite3.Connection) -> list[Document]:
         "SELECT id, title, created_at, updated_at FROM documents ORDER BY updated_at DESC"
     ).fetchall()
     return [Document(*row) for row in rows]
-

@@ -1,16 +1,16 @@
 """The errors Accord raises on purpose, each carrying how it reaches the client.
 
-    AccordError
-    ├── HTTPError                 an HTTP status and a message
-    │   ├── BadRequest            400
-    │   └── NotFound              404
-    └── SyncError                 a websocket close code and a reason
-        ├── UnsupportedData       1003  text frame, unknown message type
-        ├── InvalidPayload        1007  malformed frame, invalid or crashing update
-        ├── PolicyViolation       1008  e.g. awareness that claims another client's id
-        ├── TooBig                1009  a message larger than the limit
-        ├── TryAgainLater         1013  a client too slow to keep up with its room
-        └── DocumentNotFound      4404  no such document
+AccordError
+├── HTTPError                 an HTTP status and a message
+│   ├── BadRequest            400
+│   └── NotFound              404
+└── SyncError                 a websocket close code and a reason
+    ├── UnsupportedData       1003  text frame, unknown message type
+    ├── InvalidPayload        1007  malformed frame, invalid or crashing update
+    ├── PolicyViolation       1008  e.g. awareness that claims another client's id
+    ├── TooBig                1009  a message larger than the limit
+    ├── TryAgainLater         1013  a client too slow to keep up with its room
+    └── DocumentNotFound      4404  no such document
 """
 
 from __future__ import annotations

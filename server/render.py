@@ -18,4 +18,5 @@ def _parser() -> MarkdownIt:
 
 
 def render(markdown: str) -> str:
-    return _parser().render(markdown)
+    html: str = _parser().render(markdown)
+    return html

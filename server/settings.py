@@ -41,9 +41,7 @@ class Settings:
     compact_after_updates: int = setting(
         1000, "Log rows of one document that trigger a verified compaction."
     )
-    max_awareness_entries: int = setting(
-        64, "Most client entries one awareness message may carry."
-    )
+    max_awareness_entries: int = setting(64, "Most client entries one awareness message may carry.")
     ping_interval_seconds: float = setting(
         5.0, "Websocket ping interval; a peer that does not answer in time is dropped."
     )
@@ -53,9 +51,7 @@ class Settings:
     log_level: str = setting("info", "Logging level: debug, info, warning or error.")
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``ACCORD_*`` variables, then explicit overrides (not None)."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}

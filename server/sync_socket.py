@@ -54,13 +54,19 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     peer = Peer(WebSocketChannel(websocket), settings.send_queue_messages, secrets.token_hex(4))
     peer.start()
     rooms.join(room, peer)
+    receiving = asyncio.create_task(_receive_loop(websocket, peer, room))
+    closing = asyncio.create_task(peer.closed.wait())
     try:
-        await _receive_loop(websocket, peer, room)
+        # Ends when the client leaves, or when the room decides to close it (e.g. too slow).
+        await asyncio.wait({receiving, closing}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for task in (receiving, closing):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         rooms.leave(room, peer)
-        if peer.closing:  # let the queued close frame go out
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(peer.finished(), timeout=2)
+        if peer.closing:  # let the close frame go out; the keepalive ping bounds this wait
+            await peer.finished()
         await peer.stop()
 
 

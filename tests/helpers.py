@@ -179,7 +179,10 @@ class SyncClient:
         while str(self.text) != expected:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise AssertionError(f"text is {str(self.text)!r}, expected {expected!r}")
+                raise AssertionError(
+                    f"text is {str(self.text)[:200]!r}... ({len(str(self.text))} chars), "
+                    f"expected {expected[:200]!r}... ({len(expected)} chars)"
+                )
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)

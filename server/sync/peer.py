@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 
@@ -20,12 +21,15 @@ class Peer:
     """
 
     __slots__ = (
+        "_closer",
         "_closing",
         "_queue",
+        "_sending",
         "_task",
         "_wake",
         "can_write",
         "channel",
+        "closed",
         "limit",
         "name",
         "saved_timer",
@@ -41,6 +45,9 @@ class Peer:
         self._wake = asyncio.Event()
         self._closing: tuple[int, str] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+        self._sending = False
+        self.closed = asyncio.Event()  # set once a close is decided
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._drain(), name=f"send:{self.name}")
@@ -53,6 +60,7 @@ class Peer:
         if self._closing is not None:
             return
         if len(self._queue) >= self.limit:
+            log.warning("closing a client too slow for its room (send queue full)")
             self.fail(TryAgainLater("client too slow: send queue full"))
             return
         self._queue.append(frame)
@@ -63,9 +71,18 @@ class Peer:
         self.close(error.close_code, error.message)
 
     def close(self, code: int, reason: str) -> None:
-        if self._closing is None:
-            self._closing = (code, reason)
-            self._queue.clear()
+        if self._closing is not None:
+            return
+        self._closing = (code, reason)
+        self._queue.clear()
+        self.closed.set()
+        if self._sending and self._task is not None:
+            # Stuck behind a client that does not read: stop waiting on it and queue the
+            # close frame; it goes out when the client reads again, or the keepalive ping
+            # drops the connection.
+            self._task.cancel()
+            self._closer = asyncio.create_task(self._send_close(), name=f"close:{self.name}")
+        else:
             self._wake.set()
 
     async def _drain(self) -> None:
@@ -74,10 +91,17 @@ class Peer:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._queue and self._closing is None:
+                    self._sending = True
                     await self.channel.send(self._queue.popleft())
+                    self._sending = False
         except Exception:  # the connection is gone; the receive side notices
             log.debug("send failed on %s", self.name, exc_info=True)
+            self.closed.set()
             return
+        await self._send_close()
+
+    async def _send_close(self) -> None:
+        assert self._closing is not None
         code, reason = self._closing
         try:
             await self.channel.close(code, reason)
@@ -85,15 +109,16 @@ class Peer:
             log.debug("close failed on %s", self.name, exc_info=True)
 
     async def finished(self) -> None:
-        """Wait until the sender has stopped (after a close, the close frame is out)."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
+        """Wait until the close frame is out (or the connection is gone)."""
+        task = self._closer or self._task
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            if not self._task.done():
-                self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        for task in (self._task, self._closer):
+            if task is not None:
+                if not task.done():
+                    task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

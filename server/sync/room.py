@@ -57,8 +57,8 @@ class Room:
 
     # -- the document -------------------------------------------------------------------
 
-    def _new_doc(self, state: bytes) -> Doc:
-        doc: Doc = Doc()
+    def _new_doc(self, state: bytes) -> Doc[Text]:
+        doc: Doc[Text] = Doc()
         doc.get("content", type=Text)
         if state != EMPTY_UPDATE:
             doc.apply_update(state)

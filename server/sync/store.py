@@ -67,7 +67,7 @@ def append(conn: sqlite3.Connection, document_id: str, update: bytes) -> int:
 
 def content_of(updates: list[bytes]) -> tuple[str, bytes]:
     """Replay updates one by one on a fresh Doc: (text of ``content``, state vector)."""
-    doc = Doc()
+    doc: Doc[Text] = Doc()
     text = doc.get("content", type=Text)
     for update in updates:
         doc.apply_update(update)
@@ -132,4 +132,3 @@ class UpdateLog:
         if removed:
             log.info("compacted %d updates of a document", removed)
         return removed
-
