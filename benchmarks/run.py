@@ -21,10 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import websockets
@@ -59,14 +59,23 @@ class ServerProcess:
         self.port = free_port()
         self.tmp = tempfile.mkdtemp(prefix=f"bench-{self.kind}-")
         if self.kind == "accord":
-            cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
-                   "--db", f"{self.tmp}/accord.db"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--db",
+                f"{self.tmp}/accord.db",
+            ]
             env = {**os.environ, "ACCORD_LOG_LEVEL": "warning"}
         else:
             cmd = ["node", "web/node_modules/@y/websocket-server/src/server.js"]
             env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port)}
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -181,8 +190,13 @@ class Outcome:
 class Observer:
     """Speaks the protocol, applies nothing, timestamps arriving updates by (client, clock)."""
 
-    def __init__(self, url: str, sent_at: dict[tuple[int, int], float], sink: list[float],
-                 own: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        sent_at: dict[tuple[int, int], float],
+        sink: list[float],
+        own: int | None = None,
+    ) -> None:
         self.url = url
         self.sent_at = sent_at
         self.sink = sink
@@ -223,8 +237,16 @@ class Observer:
             await self.task
 
 
-async def fanout(server: ServerProcess, writers: int, observers: int, rate: float,
-                 seconds: float, burst: bool, cursors: bool, name: str) -> Outcome:
+async def fanout(
+    server: ServerProcess,
+    writers: int,
+    observers: int,
+    rate: float,
+    seconds: float,
+    burst: bool,
+    cursors: bool,
+    name: str,
+) -> Outcome:
     room = server.new_room(name)
     url = f"{server.ws_base}/{room}"
     count = int(rate * seconds) if not burst else 400
@@ -235,7 +257,7 @@ async def fanout(server: ServerProcess, writers: int, observers: int, rate: floa
     peers = [Observer(url, sent_at, latencies, own=cid) for cid in writer_ids]
     peers += [Observer(url, sent_at, latencies) for _ in range(observers)]
     for chunk in range(0, len(peers), 50):
-        await asyncio.gather(*(p.connect() for p in peers[chunk:chunk + 50]))
+        await asyncio.gather(*(p.connect() for p in peers[chunk : chunk + 50]))
     cpu0 = server.cpu_seconds()
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
@@ -266,11 +288,19 @@ async def fanout(server: ServerProcess, writers: int, observers: int, rate: floa
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - start
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
-    outcome = Outcome(name, server.kind, latencies, writers * count, expected, elapsed,
-                      server.cpu_seconds() - cpu0, server.rss_mb(peak=True),
-                      (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime))
+    outcome = Outcome(
+        name,
+        server.kind,
+        latencies,
+        writers * count,
+        expected,
+        elapsed,
+        server.cpu_seconds() - cpu0,
+        server.rss_mb(peak=True),
+        (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime),
+    )
     for chunk in range(0, len(peers), 100):
-        await asyncio.gather(*(p.close() for p in peers[chunk:chunk + 100]))
+        await asyncio.gather(*(p.close() for p in peers[chunk : chunk + 100]))
     return outcome
 
 
@@ -297,13 +327,20 @@ def main() -> None:
         for _ in range(args.rounds):
             for kind in servers:  # alternate servers within each scenario
                 with running(kind) as server:
-                    outcome = asyncio.run(fanout(server, seconds=args.seconds, name=name,
-                                                 **SCENARIOS[name]))  # type: ignore[arg-type]
+                    outcome = asyncio.run(
+                        fanout(server, seconds=args.seconds, name=name, **SCENARIOS[name])
+                    )  # type: ignore[arg-type]
                 results.append(outcome.summary())
                 print(json.dumps(results[-1]), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    meta = {"machine": platform.platform(), "cpus": os.cpu_count(), "python": sys.version.split()[0],
-            "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()}
+    meta = {
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "node": subprocess.run(
+            ["node", "--version"], capture_output=True, text=True
+        ).stdout.strip(),
+    }
     out = RESULTS / f"run-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     print_table(results)
@@ -311,9 +348,19 @@ def main() -> None:
 
 
 def print_table(results: list[dict[str, object]]) -> None:
-    cols = ["scenario", "server", "p50_ms", "p99_ms", "max_ms", "throughput_updates_s",
-            "deliveries", "deliveries_expected", "server_cpu_s", "server_peak_rss_mb",
-            "loadgen_cpu_s"]
+    cols = [
+        "scenario",
+        "server",
+        "p50_ms",
+        "p99_ms",
+        "max_ms",
+        "throughput_updates_s",
+        "deliveries",
+        "deliveries_expected",
+        "server_cpu_s",
+        "server_peak_rss_mb",
+        "loadgen_cpu_s",
+    ]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for row in results:

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/", pages.documents_page),
+            Route("/favicon.ico", pages.favicon),
             Route("/documents/{document_id}", pages.editor_page),
             Route("/api/documents", api.list_documents, methods=["GET"]),
             Route("/api/documents", api.create_document, methods=["POST"]),

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 LANGUAGES = ("es", "en")
-DEFAULT = "es"
+DEFAULT = "en"  # the browser app falls back to English too
 CATALOG = Path(__file__).parent / "i18n" / "messages.json"
 
 

@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from server import documents, i18n
 
@@ -36,6 +36,7 @@ def shell(
         f'<html lang="{language}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title>"
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
         f'<link rel="stylesheet" href="/static/app.css?v={version}">'
         f'<script type="module" src="/static/app.js?v={version}"></script>'
         f'</head><body data-page="{page}" data-document-id="{escape(document_id)}">'
@@ -57,3 +58,7 @@ async def editor_page(request: Request) -> HTMLResponse:
     if not found:
         return shell(request, "not-found", "page.not_found", status=404)
     return shell(request, "editor", "page.editor", document_id)
+
+
+async def favicon(request: Request) -> Response:
+    return Response(status_code=204)

@@ -4,7 +4,6 @@ sync core (`server.sync`)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 
@@ -55,19 +54,24 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     peer.start()
     rooms.join(room, peer)
     receiving = asyncio.create_task(_receive_loop(websocket, peer, room))
+    receiving.add_done_callback(_log_failure)
     closing = asyncio.create_task(peer.closed.wait())
     try:
         # Ends when the client leaves, or when the room decides to close it (e.g. too slow).
         await asyncio.wait({receiving, closing}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (receiving, closing):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Leave synchronously first: under a cancelled task group every later await fails.
+        receiving.cancel()
+        closing.cancel()
         rooms.leave(room, peer)
         if peer.closing:  # let the close frame go out; the keepalive ping bounds this wait
             await peer.finished()
         await peer.stop()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a sync connection failed", exc_info=task.exception())
 
 
 async def _receive_loop(websocket: WebSocket, peer: Peer, room: Room) -> None:

@@ -353,6 +353,17 @@ def test_our_awareness_is_applied_by_pycrdt() -> None:
 # -- the hostile corpus: every expectation matches what the protocol layer decides --------
 
 
+def poisons(doc: Doc) -> bool:
+    """Whether ``doc`` now panics when asked for its content, as a room does for every joiner."""
+    try:
+        doc.get_update(b"\x00")
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":
+            raise
+        return True
+    return False
+
+
 def offline_close_code(frame: bytes) -> int | None:
     """What the server decides for ``frame`` from a fresh connection, without a network."""
     try:
@@ -370,8 +381,10 @@ def offline_close_code(frame: bytes) -> int | None:
             except BaseException as exc:  # a Rust panic; the room maps it to InvalidPayload
                 assert type(exc).__name__ == "PanicException"
                 return InvalidPayload.close_code
+            if poisons(doc):  # accepted, but the Doc is broken from now on: must be refused
+                return InvalidPayload.close_code
         elif isinstance(message, AwarenessMessage):
-            Presence[object]().check(object(), message.entries)
+            Presence[object]().accept(object(), message.entries)
     except SyncError as error:
         return error.close_code
     return None
@@ -394,3 +407,16 @@ def test_corpus_panic_updates_really_panic() -> None:
         with pytest.raises(BaseException) as excinfo:
             doc.apply_update(message.payload)
         assert type(excinfo.value).__name__ == "PanicException", entry["name"]
+
+
+def test_corpus_poison_updates_apply_and_then_break_the_doc() -> None:
+    poisoned = [e for e in CORPUS if e["category"] == "poison_update"]
+    assert poisoned
+    for entry in poisoned:
+        message = protocol.parse(base64.b64decode(entry["frame_b64"]))
+        assert isinstance(message, SyncMessage)
+        doc = doc_with("Texto de la sala 📊")
+        before = doc.get_state()
+        doc.apply_update(message.payload)  # no error: pycrdt accepts it
+        assert doc.get_state() != before, entry["name"]  # and takes it as a change
+        assert poisons(doc), entry["name"]

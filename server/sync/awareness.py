@@ -1,8 +1,10 @@
 """Who is here: the awareness states of a room, and which connection owns which client id.
 
-The server keeps the latest (clock, JSON state) of every client id and the connection that
-first claimed it. A connection that sends states for an id another connection owns is
-rejected (`PolicyViolation`): nobody can speak for, or remove, someone else. The server never
+A connection owns the client ids it announces first (a y-websocket client announces its own
+id as soon as it connects). Standard clients also re-send, unchanged, the states of others
+they receive: those echoes are dropped, never relayed, so a cursor move costs one frame per
+peer, not one per pair of peers. A newer state for an id that another live connection owns
+is an attempt to speak for someone else, and is refused (`PolicyViolation`). The server never
 adds a state of its own.
 """
 
@@ -29,40 +31,58 @@ class ClientState:
 class Presence(Generic[Owner]):
     def __init__(self) -> None:
         self.states: dict[int, ClientState] = {}
+        self.clocks: dict[int, int] = {}  # last clock seen per id, kept after it leaves
         self.owners: dict[int, Owner] = {}
+        self._claims: dict[Owner, set[int]] = {}
 
-    def check(self, owner: Owner, entries: tuple[AwarenessEntry, ...]) -> None:
-        """Raise `PolicyViolation` unless ``owner`` may set every entry."""
-        claimed = {cid for cid, o in self.owners.items() if o is owner}
-        for entry in entries:
-            holder = self.owners.get(entry.client_id)
+    def accept(self, owner: Owner, entries: tuple[AwarenessEntry, ...]) -> list[AwarenessEntry]:
+        """Apply what ``owner`` may set; return those entries (to relay). Echoes are dropped.
+
+        Raises `PolicyViolation` for a newer state of an id another connection owns, or for
+        too many ids on one connection.
+        """
+        claims = self._claims.get(owner, set())
+        first = not claims
+        new_claims: set[int] = set()
+        accepted = []
+        for entry in entries:  # decide everything first: a refused message changes nothing
+            cid = entry.client_id
+            holder = self.owners.get(cid)
+            last = self.clocks.get(cid, -1)
             if holder is not None and holder is not owner:
-                raise PolicyViolation("awareness for a client id owned by another connection")
-            claimed.add(entry.client_id)
-        if len(claimed) > MAX_IDS_PER_CONNECTION:
-            raise PolicyViolation("too many awareness client ids on one connection")
-
-    def apply(self, owner: Owner, entries: tuple[AwarenessEntry, ...]) -> None:
-        for entry in entries:
-            current = self.states.get(entry.client_id)
-            if current is not None and entry.clock < current.clock:
+                if entry.clock > last:
+                    raise PolicyViolation("awareness for a client id owned by another connection")
+                continue  # an echo of someone else's state
+            if holder is None:
+                if not (first or cid not in self.clocks):
+                    continue  # an echo of someone who has left
+                new_claims.add(cid)
+            elif entry.clock < last:
                 continue  # stale
+            accepted.append(entry)
+        if len(claims | new_claims) > MAX_IDS_PER_CONNECTION:
+            raise PolicyViolation("too many awareness client ids on one connection")
+        if new_claims:
+            self._claims[owner] = claims | new_claims
+            for cid in new_claims:
+                self.owners[cid] = owner
+        for entry in accepted:
+            self.clocks[entry.client_id] = entry.clock
             if entry.state == "null":
                 self.states.pop(entry.client_id, None)
-                # keep ownership: the id stays this connection's until it leaves
-                self.owners[entry.client_id] = owner
             else:
                 self.states[entry.client_id] = ClientState(entry.clock, entry.state)
-                self.owners[entry.client_id] = owner
+        return accepted
 
     def release(self, owner: Owner) -> bytes | None:
         """Forget ``owner``'s ids; return the awareness frame that removes them, if any."""
-        gone = [cid for cid, o in self.owners.items() if o is owner]
         removals = []
-        for cid in gone:
-            del self.owners[cid]
+        for cid in self._claims.pop(owner, set()):
+            if self.owners.get(cid) is owner:
+                del self.owners[cid]
             state = self.states.pop(cid, None)
             if state is not None:
+                self.clocks[cid] = state.clock + 1
                 removals.append((cid, state.clock + 1, "null"))
         return protocol.awareness(removals) if removals else None
 

@@ -26,6 +26,11 @@ from server.sync.store import EMPTY_UPDATE, UpdateLog
 log = logging.getLogger(__name__)
 
 
+def is_panic(exc: BaseException) -> bool:
+    """A Rust panic inside pycrdt (pyo3's PanicException derives from BaseException)."""
+    return not isinstance(exc, Exception) and type(exc).__name__ == "PanicException"
+
+
 class ReadOnly(PolicyViolation):
     close_code = 4403
 
@@ -75,20 +80,28 @@ class Room:
         return str(self.doc.get("content", type=Text))
 
     def _apply(self, update: bytes) -> list[bytes]:
-        """Apply an untrusted update; return the changes the Doc accepted."""
+        """Apply an untrusted update; return the changes the Doc accepted.
+
+        Some malformed updates apply without error but leave the Doc unable to encode itself
+        (every later joiner would crash): so the new part is encoded once as a check. Either
+        failure costs the sender its connection; the Doc is rebuilt from storage.
+        """
         self._changes = []
+        before = self.doc.get_state()
         try:
             self.doc.apply_update(update)
+            if self._changes:
+                self.doc.get_update(before)
         except Exception as exc:
             self._changes = []
             raise InvalidPayload("invalid update") from exc
-        except BaseException as exc:  # a Rust panic: the Doc may be broken, rebuild it
-            if not isinstance(exc, Exception) and type(exc).__name__ == "PanicException":
-                self._changes = []
-                log.warning("an update crashed pycrdt; rebuilding the document from storage")
-                self._rebuild()
-                raise InvalidPayload("invalid update") from None
-            raise
+        except BaseException as exc:
+            if not is_panic(exc):
+                raise
+            self._changes = []
+            log.warning("an update crashed pycrdt; rebuilding the document from storage")
+            self._rebuild()
+            raise InvalidPayload("invalid update") from None
         changes, self._changes = self._changes, []
         return changes
 
@@ -137,9 +150,13 @@ class Room:
             else:
                 self._receive_update(peer, message.payload)
         elif isinstance(message, AwarenessMessage):
-            self.presence.check(peer, message.entries)
-            self.presence.apply(peer, message.entries)
-            self.broadcast(protocol.awareness_frame(message.payload))
+            accepted = self.presence.accept(peer, message.entries)
+            if len(accepted) == len(message.entries):
+                self.broadcast(protocol.awareness_frame(message.payload))
+            elif accepted:
+                self.broadcast(
+                    protocol.awareness([(e.client_id, e.clock, e.state) for e in accepted])
+                )
         elif isinstance(message, QueryAwareness):
             snapshot = self.presence.snapshot()
             if snapshot is not None:
@@ -151,6 +168,12 @@ class Room:
             reply = protocol.sync_step2(self.doc.get_update(state_vector))
         except Exception as exc:
             raise InvalidPayload("invalid state vector") from exc
+        except BaseException as exc:
+            if not is_panic(exc):
+                raise
+            log.error("the document could not be encoded; rebuilding it from storage")
+            self._rebuild()
+            raise InvalidPayload("invalid state vector") from None
         self._after_commit(lambda: peer.send(reply))
 
     def _receive_update(self, peer: Peer, update: bytes) -> None:
