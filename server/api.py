@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from pycrdt import Doc, Text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from server import documents
+from server import documents, members
+from server.auth import require
 from server.db import Database
-from server.errors import BadRequest, NotFound
+from server.errors import BadRequest, Forbidden, NotFound
 from server.render import render
 from server.sync.rooms import Rooms
 from server.sync.store import EMPTY_UPDATE
@@ -32,13 +34,21 @@ async def read_json(request: Request) -> dict[str, Any]:
     return data
 
 
-async def find(db: Database, document_id: str) -> documents.Document:
+async def find(db: Database, document_id: str, user_id: int) -> tuple[documents.Document, str]:
+    """The document and the person's role in it. A document that is not theirs answers
+    exactly like one that does not exist."""
     if not documents.valid_id(document_id):
         raise NotFound("document not found")
-    document = await db.read(lambda conn: documents.get(conn, document_id))
-    if document is None:
+
+    def lookup(conn: sqlite3.Connection) -> tuple[documents.Document, str] | None:
+        role = members.role_of(conn, document_id, user_id)
+        document = documents.get(conn, document_id)
+        return (document, role) if document is not None and role is not None else None
+
+    found = await db.read(lookup)
+    if found is None:
         raise NotFound("document not found")
-    return document
+    return found
 
 
 async def current_text(rooms: Rooms, document_id: str) -> str:
@@ -56,31 +66,42 @@ async def current_text(rooms: Rooms, document_id: str) -> str:
 
 
 async def list_documents(request: Request) -> JSONResponse:
+    identity = await require(request)
     db: Database = request.app.state.db
-    found = await db.read(documents.list_all)
-    return JSONResponse({"documents": [d.to_json() for d in found]})
+    found = await db.read(lambda conn: documents.list_for(conn, identity.user.id))
+    return JSONResponse({"documents": [{**d.to_json(), "role": role} for d, role in found]})
 
 
 async def create_document(request: Request) -> JSONResponse:
+    identity = await require(request)
     data = await read_json(request)
     title = documents.clean_title(data.get("title"))
     db: Database = request.app.state.db
-    document = await db.write(lambda conn: documents.create(conn, title))
-    return JSONResponse(document.to_json(), status_code=201)
+    user = identity.user
+
+    def create(conn: sqlite3.Connection) -> documents.Document:
+        if not (user.is_admin or members.is_chair_anywhere(conn, user.id)):
+            raise Forbidden("only admins and chairs create documents")
+        return documents.create(conn, title, chair=user.id)
+
+    document = await db.write(create)
+    return JSONResponse({**document.to_json(), "role": "chair"}, status_code=201)
 
 
 async def get_document(request: Request) -> JSONResponse:
+    identity = await require(request)
     db: Database = request.app.state.db
-    document = await find(db, request.path_params["document_id"])
+    document, role = await find(db, request.path_params["document_id"], identity.user.id)
     markdown = await current_text(request.app.state.rooms, document.id)
-    fresh = await find(db, document.id)
+    fresh = await db.read(lambda conn: documents.get(conn, document.id))
     return JSONResponse(
         {
             "id": document.id,
             "title": document.title,
             "markdown": markdown,
             "html": render(markdown),
+            "role": role,
             "created_at": document.created_at,
-            "updated_at": fresh.updated_at,
+            "updated_at": fresh.updated_at if fresh else document.updated_at,
         }
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,9 +17,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+from starlette_csrf.middleware import CSRFMiddleware
 
-from server import api, pages
-from server.db import Database
+from server import access_watch, api, api_members, api_people, pages, people, sessions
+from server.auth import COOKIE, RateLimit
+from server.db import Database, server_secret
 from server.errors import HTTPError
 from server.security import SecurityHeaders
 from server.settings import Settings
@@ -35,17 +41,58 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with Database(settings.db, settings.commit_interval_ms) as db:
             rooms = Rooms(UpdateLog(db), settings)
+            await announce_setup(db, settings)
             app.state.db = db
             app.state.rooms = rooms
+            watcher = asyncio.create_task(access_watch.watch(rooms, db))
             try:
                 yield
             finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
                 await rooms.close()
 
     app = Starlette(
         routes=[
             Route("/", pages.documents_page),
             Route("/favicon.ico", pages.favicon),
+            Route("/login", pages.login_page),
+            Route("/account", pages.account_page),
+            Route("/link/{token}", pages.link_page),
+            Route("/api/session", api_people.sign_in, methods=["POST"]),
+            Route("/api/session", api_people.sign_out, methods=["DELETE"]),
+            Route("/api/me", api_people.me, methods=["GET"]),
+            Route("/api/me", api_people.update_me, methods=["PUT"]),
+            Route("/api/me/password", api_people.change_password, methods=["POST"]),
+            Route("/api/links/{token}", api_people.show_link, methods=["GET"]),
+            Route("/api/links/{token}", api_people.use_link, methods=["POST"]),
+            Route("/api/documents/{document_id}/members", api_members.list_members),
+            Route(
+                "/api/documents/{document_id}/members",
+                api_members.add_member,
+                methods=["POST"],
+            ),
+            Route(
+                "/api/documents/{document_id}/members/{user_id}",
+                api_members.change_role,
+                methods=["PUT"],
+            ),
+            Route(
+                "/api/documents/{document_id}/members/{user_id}",
+                api_members.remove_member,
+                methods=["DELETE"],
+            ),
+            Route(
+                "/api/documents/{document_id}/invitations",
+                api_members.create_invitation,
+                methods=["POST"],
+            ),
+            Route(
+                "/api/documents/{document_id}/invitations/{invitation_id}",
+                api_members.revoke_invitation,
+                methods=["DELETE"],
+            ),
             Route("/documents/{document_id}", pages.editor_page),
             Route("/api/documents", api.list_documents, methods=["GET"]),
             Route("/api/documents", api.create_document, methods=["POST"]),
@@ -53,12 +100,55 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/sync/{document_id}", sync_endpoint),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(
+                JSONCSRFMiddleware,
+                secret=server_secret(settings.db, "csrf"),
+                sensitive_cookies={COOKIE},
+                header_name="x-csrftoken",
+            ),
+        ],
         exception_handlers={HTTPError: accord_error, HTTPException: http_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.login_limits = RateLimit(limit=5, window=60)
     return app
+
+
+class JSONCSRFMiddleware(CSRFMiddleware):
+    """starlette-csrf's double-submit check, answering in JSON like the rest of the API.
+    Websockets are not its business (the sync socket checks Origin and credentials)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    def _get_error_response(self, request: Request) -> Response:
+        return JSONResponse({"error": "missing or wrong CSRF token"}, status_code=403)
+
+
+async def announce_setup(db: Database, settings: Settings) -> None:
+    """On an empty database, print a one-time link that creates the first admin."""
+
+    def link(conn: sqlite3.Connection) -> str | None:
+        if people.count_users(conn) > 0:
+            return None
+        sessions.retire_setup_links(conn)  # only the newest printed link works
+        secret, _ = sessions.create_link(conn, "setup", days=1)
+        return secret
+
+    secret = await db.write(link)
+    if secret is not None:
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        print(
+            "\nNo accounts yet. Open this one-time link to create the first admin:\n"
+            f"    http://{host}:{settings.port}/link/{secret}\n",
+            flush=True,
+        )
 
 
 async def accord_error(request: Request, exc: Exception) -> Response:

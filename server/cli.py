@@ -7,6 +7,7 @@ import gc
 import sys
 from collections.abc import Sequence
 
+from server import people_cli
 from server.settings import Settings
 
 
@@ -26,6 +27,68 @@ def build_parser() -> argparse.ArgumentParser:
 
     settings = commands.add_parser("settings", help="list every setting with its default")
     settings.set_defaults(handler=settings_command)
+
+    orgs = commands.add_parser("orgs", help="organizations (the federation's affiliates)")
+    orgs_commands = orgs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = orgs_commands.add_parser("add", help="add an organization")
+    add.add_argument("short", help="short name, e.g. CMX")
+    add.add_argument("--name", required=True, help="full name")
+    add.add_argument("--country", required=True, help="two-letter country code, e.g. MX")
+    add.set_defaults(handler=people_cli.orgs_add)
+    listing = orgs_commands.add_parser("list", help="list organizations")
+    listing.set_defaults(handler=people_cli.orgs_list)
+
+    users = commands.add_parser("users", help="people who use Accord")
+    users_commands = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = users_commands.add_parser(
+        "add", help="add a person; asks for the password twice (read from stdin if piped)"
+    )
+    add.add_argument("email")
+    add.add_argument("--name", required=True, help="the name others see")
+    add.add_argument("--org", help="short name of their organization")
+    add.add_argument("--admin", action="store_true", help="may run the server's accounts")
+    add.add_argument("--language", choices=["es", "en"], default="es", help="interface language")
+    add.add_argument(
+        "--invite", action="store_true", help="print a one-time link to set a password instead"
+    )
+    add.set_defaults(handler=people_cli.users_add)
+    reset = users_commands.add_parser(
+        "reset", help="end a person's sessions and print a one-time password reset link"
+    )
+    reset.add_argument("email")
+    reset.set_defaults(handler=people_cli.users_reset)
+    remove = users_commands.add_parser("remove", help="remove a person and end their sessions")
+    remove.add_argument("email")
+    remove.set_defaults(handler=people_cli.users_remove)
+    listing = users_commands.add_parser("list", help="list people")
+    listing.set_defaults(handler=people_cli.users_list)
+
+    tokens = commands.add_parser("tokens", help="API tokens for scripts and bots")
+    tokens_commands = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = tokens_commands.add_parser(
+        "create", help="create a token; it is shown once, alone on the last line"
+    )
+    create.add_argument("email")
+    create.add_argument("--name", default="script", help="what the token is for")
+    create.set_defaults(handler=people_cli.tokens_create)
+    revoke = tokens_commands.add_parser("revoke", help="revoke a token by its number")
+    revoke.add_argument("token_id", type=int)
+    revoke.set_defaults(handler=people_cli.tokens_revoke)
+    listing = tokens_commands.add_parser("list", help="list a person's tokens")
+    listing.add_argument("email")
+    listing.set_defaults(handler=people_cli.tokens_list)
+
+    demo = commands.add_parser("demo", help="load a small demo federation, with a draft")
+    demo.set_defaults(handler=people_cli.demo)
+
+    for sub in (
+        settings,
+        *orgs_commands.choices.values(),
+        *users_commands.choices.values(),
+        *tokens_commands.choices.values(),
+        demo,
+    ):
+        sub.add_argument("--db", help="SQLite database file (ACCORD_DB, default accord.db)")
     return parser
 
 

@@ -46,6 +46,68 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_people_sessions_roles",
+        """
+        CREATE TABLE organizations (
+            id INTEGER PRIMARY KEY,
+            short_name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL,
+            country TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL,
+            organization_id INTEGER REFERENCES organizations(id),
+            language TEXT NOT NULL DEFAULT 'es',
+            password_hash TEXT,
+            is_admin INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            removed_at TEXT
+        );
+        CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        CREATE INDEX sessions_by_user ON sessions(user_id);
+        CREATE TABLE tokens (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            token_hash TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE TABLE memberships (
+            document_id TEXT NOT NULL REFERENCES documents(id),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            role TEXT NOT NULL CHECK (role IN ('chair', 'delegate', 'reviewer', 'observer')),
+            PRIMARY KEY (document_id, user_id)
+        );
+        CREATE INDEX memberships_by_user ON memberships(user_id);
+        CREATE TABLE links (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('setup', 'invite', 'password', 'document')),
+            user_id INTEGER REFERENCES users(id),
+            document_id TEXT REFERENCES documents(id),
+            role TEXT,
+            email TEXT,
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+        CREATE TABLE server_secrets (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 
@@ -81,6 +143,23 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             raise
         applied.append(name)
     return applied
+
+
+def server_secret(path: str, name: str) -> str:
+    """A random secret kept in the database, created on first use (e.g. for CSRF tokens)."""
+    import secrets
+
+    conn = connect(path)
+    try:
+        migrate(conn)
+        conn.execute(
+            "INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?, ?)",
+            (name, secrets.token_urlsafe(32)),
+        )
+        row = conn.execute("SELECT value FROM server_secrets WHERE name = ?", (name,)).fetchone()
+        return str(row[0])
+    finally:
+        conn.close()
 
 
 def pragmas(conn: sqlite3.Connection) -> dict[str, Any]:

@@ -50,13 +50,19 @@ class Document:
         return asdict(self)
 
 
-def create(conn: sqlite3.Connection, title: str) -> Document:
+def create(conn: sqlite3.Connection, title: str, chair: int | None = None) -> Document:
+    """A new, empty document; ``chair`` (a user id) becomes its first chair."""
     stamp = now()
     document = Document(new_id(), title, stamp, stamp)
     conn.execute(
         "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
         (document.id, document.title, document.created_at, document.updated_at),
     )
+    if chair is not None:
+        conn.execute(
+            "INSERT INTO memberships (document_id, user_id, role) VALUES (?, ?, 'chair')",
+            (document.id, chair),
+        )
     return document
 
 
@@ -72,3 +78,14 @@ def list_all(conn: sqlite3.Connection) -> list[Document]:
         "SELECT id, title, created_at, updated_at FROM documents ORDER BY updated_at DESC"
     ).fetchall()
     return [Document(*row) for row in rows]
+
+
+def list_for(conn: sqlite3.Connection, user_id: int) -> list[tuple[Document, str]]:
+    """The documents a person belongs to, with their role, most recently changed first."""
+    rows = conn.execute(
+        "SELECT d.id, d.title, d.created_at, d.updated_at, m.role FROM documents d "
+        "JOIN memberships m ON m.document_id = d.id WHERE m.user_id = ? "
+        "ORDER BY d.updated_at DESC",
+        (user_id,),
+    ).fetchall()
+    return [(Document(*row[:4]), row[4]) for row in rows]

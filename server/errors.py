@@ -32,8 +32,24 @@ class BadRequest(HTTPError):
     status_code = 400
 
 
+class Unauthorized(HTTPError):
+    status_code = 401
+
+
+class Forbidden(HTTPError):
+    status_code = 403
+
+
 class NotFound(HTTPError):
     status_code = 404
+
+
+class Conflict(HTTPError):
+    status_code = 409
+
+
+class TooManyRequests(HTTPError):
+    status_code = 429
 
 
 class SyncError(AccordError):
@@ -58,6 +74,14 @@ class TooBig(SyncError):
 
 class TryAgainLater(SyncError):
     close_code = 1013
+
+
+class NotSignedIn(SyncError):
+    close_code = 4401
+
+
+class ReadOnly(SyncError):
+    close_code = 4403
 
 
 class DocumentNotFound(SyncError):

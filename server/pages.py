@@ -6,11 +6,13 @@ import hashlib
 from functools import lru_cache
 from html import escape
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from server import documents, i18n
+from server import documents, i18n, members
+from server.auth import identify
 
 STATIC = Path(__file__).parent / "static"
 
@@ -26,7 +28,12 @@ def asset_version() -> str:
 
 
 def shell(
-    request: Request, page: str, title_key: str, document_id: str = "", status: int = 200
+    request: Request,
+    page: str,
+    title_key: str,
+    document_id: str = "",
+    status: int = 200,
+    token: str = "",
 ) -> HTMLResponse:
     language = i18n.negotiate(request.headers.get("accept-language"))
     title = f"{i18n.text(title_key, language)} · {i18n.text('app.name', language)}"
@@ -39,25 +46,51 @@ def shell(
         '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
         f'<link rel="stylesheet" href="/static/app.css?v={version}">'
         f'<script type="module" src="/static/app.js?v={version}"></script>'
-        f'</head><body data-page="{page}" data-document-id="{escape(document_id)}">'
+        f'</head><body data-page="{page}" data-document-id="{escape(document_id)}"'
+        f' data-token="{escape(token)}">'
         '<main id="app"></main></body></html>\n'
     )
     return HTMLResponse(body, status_code=status)
 
 
-async def documents_page(request: Request) -> HTMLResponse:
+def to_login(request: Request) -> Response:
+    target = request.url.path
+    return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+
+
+async def documents_page(request: Request) -> Response:
+    if await identify(request, request.app.state.db) is None:
+        return to_login(request)
     return shell(request, "documents", "page.documents")
 
 
-async def editor_page(request: Request) -> HTMLResponse:
+async def editor_page(request: Request) -> Response:
     document_id = request.path_params["document_id"]
     db = request.app.state.db
-    found = documents.valid_id(document_id) and (
-        await db.read(lambda conn: documents.get(conn, document_id)) is not None
+    identity = await identify(request, db)
+    if identity is None:
+        return to_login(request)
+    role = documents.valid_id(document_id) and await db.read(
+        lambda conn: members.role_of(conn, document_id, identity.user.id)
     )
-    if not found:
+    if not role:  # missing, or not yours: the same page
         return shell(request, "not-found", "page.not_found", status=404)
     return shell(request, "editor", "page.editor", document_id)
+
+
+async def login_page(request: Request) -> Response:
+    return shell(request, "login", "page.login")
+
+
+async def account_page(request: Request) -> Response:
+    if await identify(request, request.app.state.db) is None:
+        return to_login(request)
+    return shell(request, "account", "page.account")
+
+
+async def link_page(request: Request) -> Response:
+    # The token is checked by the API call the page makes; the page itself reveals nothing.
+    return shell(request, "link", "page.link", token=request.path_params["token"])
 
 
 async def favicon(request: Request) -> Response:

@@ -48,6 +48,11 @@ class Settings:
     saved_notice_ms: float = setting(
         200.0, "Least time between two 'saved' notices (state vectors) sent to one client."
     )
+    allowed_origins: str = setting(
+        "",
+        "Extra browser origins allowed to open the sync socket, comma-separated "
+        "(e.g. https://accord.example.org); the server's own origin is always allowed.",
+    )
     log_level: str = setting("info", "Logging level: debug, info, warning or error.")
 
     @classmethod
@@ -61,6 +66,9 @@ class Settings:
                 values[f.name] = _convert(f.name, type(f.default), raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def origins(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
 
     @classmethod
     def table(cls) -> list[tuple[str, Any, str]]:

@@ -9,9 +9,11 @@ import secrets
 
 from starlette.websockets import WebSocket, WebSocketState
 
-from server import documents
+from server import documents, members
+from server.auth import identify, origin_allowed
 from server.db import Database
-from server.errors import DocumentNotFound, SyncError, UnsupportedData
+from server.errors import DocumentNotFound, NotSignedIn, SyncError, UnsupportedData
+from server.people import User
 from server.settings import Settings
 from server.sync.peer import Peer
 from server.sync.room import Room
@@ -36,21 +38,48 @@ class WebSocketChannel:
             await self.websocket.close(code, reason)
 
 
+PALETTE = (
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
+    "#17becf", "#bcbd22", "#ff7f0e", "#3b5b92", "#a0522d", "#008080",
+)  # fmt: skip
+
+
+def identity_of(user: User) -> dict[str, str]:
+    """The name and stable colour everyone sees for this person."""
+    color = PALETTE[user.id % len(PALETTE)]
+    org = f" ({user.organization.short_name})" if user.organization else ""
+    return {"name": user.name + org, "color": color, "colorLight": color + "33"}
+
+
 async def sync_endpoint(websocket: WebSocket) -> None:
     settings: Settings = websocket.app.state.settings
     rooms: Rooms = websocket.app.state.rooms
     db: Database = websocket.app.state.db
     document_id = websocket.path_params["document_id"]
+    if not origin_allowed(websocket, settings.origins()):
+        log.warning("refused a sync upgrade from a foreign origin")
+        await websocket.close(1008, "origin not allowed")  # before accept: HTTP 403
+        return
+    identity = await identify(websocket, db, allow_query_token=True)
     await websocket.accept()
-    exists = documents.valid_id(document_id) and (
-        await db.read(lambda conn: documents.get(conn, document_id)) is not None
-    )
-    if not exists:
+    if identity is None:
+        error: SyncError = NotSignedIn("sign in first")
+        await websocket.close(error.close_code, error.message)
+        return
+    role = None
+    if documents.valid_id(document_id):
+        role = await db.read(lambda conn: members.role_of(conn, document_id, identity.user.id))
+    if role is None:  # missing, or not yours: the same answer
         error = DocumentNotFound("document not found")
         await websocket.close(error.close_code, error.message)
         return
     room = await rooms.get(document_id)
     peer = Peer(WebSocketChannel(websocket), settings.send_queue_messages, secrets.token_hex(4))
+    peer.can_write = members.can_write(role)
+    peer.user_id = identity.user.id
+    peer.session = identity.session
+    peer.token = identity.token
+    peer.identity = identity_of(identity.user)
     peer.start()
     rooms.join(room, peer)
     receiving = asyncio.create_task(_receive_loop(websocket, peer, room))

@@ -29,6 +29,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+ADMIN_EMAIL = "admin@test.accord"
+
+
+def stamped(state: dict[str, object], user_id: int = 1, name: str = "Admin") -> dict[str, object]:
+    """An awareness state as others see it: the server sets ``user`` from the account (the
+    test admin is user 1 of a fresh database)."""
+    from server.sync_socket import PALETTE
+
+    color = PALETTE[user_id % len(PALETTE)]
+    return {**state, "user": {"name": name, "color": color, "colorLight": color + "33"}}
+
+
+def make_admin(db_path: Path | str) -> str:
+    """An admin account in the database file, and an API token for it (returned)."""
+    from server import people, sessions
+    from server.db import connect, migrate
+
+    conn = connect(str(db_path))
+    try:
+        migrate(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        user = people.user_by_email(conn, ADMIN_EMAIL)
+        if user is None:
+            user_id = people.add_user(
+                conn, ADMIN_EMAIL, "Admin", None, "test-password-123", is_admin=True
+            )
+        else:
+            user_id = user.id
+        _, token = sessions.create_token(conn, user_id, "tests")
+        conn.execute("COMMIT")
+        return token
+    finally:
+        conn.close()
+
+
 @dataclass
 class Server:
     """`accord serve` in a subprocess, on a free port, with its own database file."""
@@ -43,11 +78,23 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    token: str = ""
+
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/sync"
+        """The sync endpoint with the admin's token (`SyncClient` puts the room first)."""
+        return f"ws://127.0.0.1:{self.port}/sync?token={self.token}"
+
+    def sync_url(self, document_id: str, token: str | None = None) -> str:
+        return f"ws://127.0.0.1:{self.port}/sync/{document_id}?token={token or self.token}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
     def start(self) -> Server:
+        if not self.token:
+            self.token = make_admin(self.db)
         self.port = free_port()
         self.log = self.db.with_suffix(f".{self.port}.log")
         env = {**os.environ, "ACCORD_LOG_LEVEL": "info", **self.env}
@@ -65,7 +112,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()}")
             try:
-                httpx.get(self.url + "/api/documents", timeout=1)
+                httpx.get(self.url + "/favicon.ico", timeout=1)
                 return self
             except httpx.TransportError:
                 time.sleep(0.05)
@@ -91,12 +138,14 @@ class Server:
         return self.log.read_text(errors="replace") if self.log else ""
 
     def create_document(self, title: str = "Borrador") -> str:
-        response = httpx.post(self.url + "/api/documents", json={"title": title})
+        response = httpx.post(
+            self.url + "/api/documents", json={"title": title}, headers=self.headers
+        )
         response.raise_for_status()
         return str(response.json()["id"])
 
     def markdown(self, document_id: str) -> str:
-        response = httpx.get(f"{self.url}/api/documents/{document_id}")
+        response = httpx.get(f"{self.url}/api/documents/{document_id}", headers=self.headers)
         response.raise_for_status()
         return str(response.json()["markdown"])
 
@@ -105,7 +154,8 @@ class SyncClient:
     """A y-websocket client on pycrdt: records every update the server sent it."""
 
     def __init__(self, url: str, document_id: str, doc: Doc | None = None) -> None:
-        self.url = f"{url}/{document_id}"
+        base, _, query = url.partition("?")
+        self.url = f"{base}/{document_id}" + (f"?{query}" if query else "")
         self.doc = doc or Doc()
         self.text = self.doc.get("content", type=Text)
         self.received: list[bytes] = []

@@ -237,8 +237,12 @@ class NodeClient:
                 wait_synced: bool = True) -> int:
         """Open the provider; by default wait for its first "synced". Returns the client id."""
         since = self.mark()
-        reply = self.request({"cmd": "connect", "url": url, "room": room,
-                              "params": params or {}})
+        # A token in the URL's query goes into the provider's params (y-websocket appends
+        # the room to the URL, then the params).
+        base, _, query = url.partition("?")
+        merged = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+        merged.update(params or {})
+        reply = self.request({"cmd": "connect", "url": base, "room": room, "params": merged})
         self.client_id = int(reply["clientId"])
         if wait_synced:
             self.wait_event(lambda e: e.get("event") == "synced", since, "synced")

@@ -26,7 +26,7 @@ DOC_URL = re.compile(r"/documents/([A-Za-z0-9_-]{22,64})$")
 
 
 def server_html(server: Server, document_id: str) -> str:
-    response = httpx.get(f"{server.url}/api/documents/{document_id}")
+    response = httpx.get(f"{server.url}/api/documents/{document_id}", headers=server.headers)
     response.raise_for_status()
     return str(response.json()["html"])
 

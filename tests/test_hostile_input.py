@@ -59,13 +59,15 @@ def http() -> Iterator[httpx.Client]:
 
 
 def create_document(http: httpx.Client, server: Server) -> str:
-    response = http.post(server.url + "/api/documents", json={"title": "Tratado"})
+    response = http.post(
+        server.url + "/api/documents", json={"title": "Tratado"}, headers=server.headers
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
 
 def markdown(http: httpx.Client, server: Server, document_id: str) -> str:
-    response = http.get(f"{server.url}/api/documents/{document_id}")
+    response = http.get(f"{server.url}/api/documents/{document_id}", headers=server.headers)
     assert response.status_code == 200, response.text
     return str(response.json()["markdown"])
 
@@ -302,7 +304,7 @@ def test_hostile_frame_as_the_first_message(
 
     async def raw_attacker(frame: bytes) -> int | None:
         """Send ``frame`` first thing; return the close code, or None if never closed."""
-        url = f"{hostile_server.ws_url}/{document_id}"
+        url = hostile_server.sync_url(document_id)
         async with websockets.connect(url, compression=None, max_size=None) as ws:
             await ws.send(frame)  # before reading anything, before any SyncStep1
             with contextlib.suppress(websockets.ConnectionClosed):

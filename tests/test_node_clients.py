@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.helpers import Server, SyncClient
+from tests.helpers import Server, SyncClient, stamped
 from tests.nodeclient import NodeClient, utf16_index
 
 pytestmark = pytest.mark.node
@@ -75,28 +75,30 @@ def test_units_cannot_split_surrogate_pairs() -> None:
 def test_concurrent_random_inserts_converge(server: Server) -> None:
     document_id = server.create_document("Concurrencia")
     rng = random.Random(1810)
-    rounds = 150
+    rounds, batch = 50, 3
     with NodeClient("ana") as ana, NodeClient("beto") as beto:
         ana.connect(server.ws_url, document_id)
         beto.connect(server.ws_url, document_id)
         expected: Counter[str] = Counter()
         own = {ana.name: 0, beto.name: 0}  # UTF-16 units each one inserted so far
         total = 0
-        # Both pipelines are filled at once, without waiting for replies: the two clients
-        # edit while each other's updates arrive.
+        # Both clients get a few inserts at once, without waiting for replies, and each round
+        # waits only for the clients' own replies: the other's updates keep arriving in
+        # between, and the indexes come from texts that hold both clients' earlier edits.
         for _ in range(rounds):
             for client in (ana, beto):
-                piece = "".join(rng.choice(UNITS) for _ in range(rng.randint(1, 3)))
-                # A lower bound of the client's length when it runs the command: texts only
-                # grow, and all of its own earlier inserts run before this one.
-                known = max(utf16_len(client.text), own[client.name])
-                index = 2 * rng.randint(0, known // 2)
-                client.send({"cmd": "insert", "index": index, "text": piece})
-                own[client.name] += utf16_len(piece)
-                total += utf16_len(piece)
-                expected.update(piece)
-        ana.get_text()  # replies come in order: every insert has run
-        beto.get_text()
+                for _ in range(batch):
+                    piece = "".join(rng.choice(UNITS) for _ in range(rng.randint(1, 3)))
+                    # A lower bound of the client's length when it runs the command: texts
+                    # only grow, and all of its own earlier inserts run before this one.
+                    known = max(utf16_len(client.text), own[client.name])
+                    index = 2 * rng.randint(0, known // 2)
+                    client.send({"cmd": "insert", "index": index, "text": piece})
+                    own[client.name] += utf16_len(piece)
+                    total += utf16_len(piece)
+                    expected.update(piece)
+            for client in (ana, beto):
+                client.get_text()  # replies come in order: the batch has run
         no_errors(ana, beto)
         ana.wait_until(lambda: utf16_len(ana.text) == total, "all of the inserts at ana")
         beto.wait_until(lambda: utf16_len(beto.text) == total, "all of the inserts at beto")
@@ -197,7 +199,7 @@ def test_the_server_never_closes_a_well_behaved_client(server: Server) -> None:
         # (y-websocket's initial local state {} has clock 0, which peers ignore)
         ana.set_awareness(ANA)
         beto.set_awareness({"user": {"name": "Beto", "color": "#abcdef"}})
-        beto.wait_peers(lambda s: s.get(ana_id) == ANA, "Ana's state")
+        beto.wait_peers(lambda s: s.get(ana_id) == stamped(ANA), "Ana's state")
         round_trip(ana, beto, "1")
         ana.wait_peers(lambda s: s.get(beto_id, {}) != {}, "Beto's state")
         round_trip(ana, beto, "2")
@@ -211,13 +213,13 @@ def test_awareness_arrives_and_leaves_when_the_client_is_killed(server: Server) 
         # Beto joins after Ana set her state: it comes with the room's snapshot. The server
         # itself is nobody: Beto sees exactly Ana.
         beto.connect(server.ws_url, document_id)
-        beto.wait_peers(lambda s: s == {ana_id: ANA}, "exactly Ana's state")
+        beto.wait_peers(lambda s: s == {ana_id: stamped(ANA)}, "exactly Ana's state")
         # ... and a change of it is relayed
-        maria = {"user": {"name": "Ana María", "color": "#654321"}}
+        maria = {"user": {"name": "Ana María", "color": "#654321"}, "cursor": {"anchor": 3}}
         ana.set_awareness(maria)
-        beto.wait_peers(lambda s: s == {ana_id: maria}, "exactly Ana's new state")
+        beto.wait_peers(lambda s: s == {ana_id: stamped(maria)}, "exactly Ana's new state")
         round_trip(ana, beto, "")
-        assert beto.peers() == {ana_id: maria}
+        assert beto.peers() == {ana_id: stamped(maria)}
 
         ana.kill()  # SIGKILL: no close frame from the client library, no goodbye
         # y-protocols would drop her by itself only after 30 s; the server must tell Beto
@@ -232,7 +234,7 @@ def test_awareness_leaves_on_disconnect(server: Server) -> None:
         beto.connect(server.ws_url, document_id)
         ana_id = str(ana.connect(server.ws_url, document_id))
         ana.set_awareness(ANA)
-        beto.wait_peers(lambda s: s == {ana_id: ANA}, "exactly Ana's state")
+        beto.wait_peers(lambda s: s == {ana_id: stamped(ANA)}, "exactly Ana's state")
         round_trip(ana, beto, "")
         ana.disconnect()
         beto.wait_peers(lambda s: s == {}, "Ana to leave", timeout=10)
@@ -253,7 +255,7 @@ def test_a_client_with_presence_reconnects_and_delivers_offline_edits(server: Se
         beto.connect(server.ws_url, document_id)
         ana_id = str(ana.connect(server.ws_url, document_id))
         ana.set_awareness(ANA)
-        beto.wait_peers(lambda s: s == {ana_id: ANA}, "exactly Ana's state")
+        beto.wait_peers(lambda s: s == {ana_id: stamped(ANA)}, "exactly Ana's state")
         ana.disconnect()
         beto.wait_peers(lambda s: s == {}, "Ana to leave", timeout=10)
         ana.insert(0, "escrito sin conexión ✈️")

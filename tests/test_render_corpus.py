@@ -222,7 +222,9 @@ def test_api_html_of_a_hostile_document_is_safe(shared_server: Server,
     asyncio.run(type_it())
     deadline = time.monotonic() + 10
     while True:
-        response = httpx.get(f"{shared_server.url}/api/documents/{document_id}")
+        response = httpx.get(
+            f"{shared_server.url}/api/documents/{document_id}", headers=shared_server.headers
+        )
         response.raise_for_status()
         body = response.json()
         if body["markdown"] == source or time.monotonic() > deadline:

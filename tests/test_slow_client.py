@@ -24,7 +24,7 @@ def test_slow_consumer_is_closed_and_others_keep_up(tmp_path: Path) -> None:
             reader = await SyncClient(server.ws_url, document_id).connect()
             # A raw socket that completes the upgrade and then never reads again.
             slow = await websockets.connect(
-                f"{server.ws_url}/{document_id}",
+                server.sync_url(document_id),
                 compression=None,
                 max_size=None,
                 ping_interval=None,

@@ -19,6 +19,7 @@ from server.app import create_app
 from server.settings import Settings
 from server.sync import protocol
 from server.sync.protocol import AwarenessMessage, SyncMessage, SyncType
+from tests.helpers import make_admin, stamped
 
 with warnings.catch_warnings():
     # starlette 1.10 warns on import when the test client runs on `httpx` instead of `httpx2`
@@ -33,7 +34,10 @@ MISSING_ID = "A" * 22  # a well-formed id nobody created
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(db=str(tmp_path / "a.db")))) as test_client:
+    db = tmp_path / "a.db"
+    token = make_admin(db)
+    with TestClient(create_app(Settings(db=str(db)))) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {token}"
         yield test_client
 
 
@@ -152,8 +156,9 @@ def test_updates_reach_the_other_client(client: TestClient) -> None:
 
 def test_query_awareness_is_answered_with_everyone(client: TestClient) -> None:
     document_id = create(client)
-    ana = {"user": {"name": "Ana", "color": "#ff0000"}}
-    bo = {"user": {"name": "Bø 📊", "color": "#00ff00"}}
+    # The server stamps ``user`` from the account (all connections here are the test admin).
+    ana = stamped({"user": {"name": "Ana", "color": "#ff0000"}, "cursor": 1})
+    bo = stamped({"user": {"name": "Bø 📊", "color": "#00ff00"}, "cursor": 2})
     with client.websocket_connect(f"/sync/{document_id}") as a:
         receive_sync(a, SyncType.STEP1)
         a.send_bytes(protocol.awareness([(111, 1, json.dumps(ana))]))

@@ -30,9 +30,13 @@ class Peer:
         "can_write",
         "channel",
         "closed",
+        "identity",
         "limit",
         "name",
         "saved_timer",
+        "session",
+        "token",
+        "user_id",
     )
 
     def __init__(self, channel: Channel, limit: int, name: str = "peer") -> None:
@@ -40,6 +44,12 @@ class Peer:
         self.limit = limit
         self.name = name
         self.can_write = True
+        # Who this is, when accounts are in use: their presence is stamped with ``identity``
+        # ({"name", "color", "colorLight"}) so nobody can appear as someone else.
+        self.user_id: int | None = None
+        self.session: str | None = None
+        self.token: str | None = None
+        self.identity: dict[str, str] | None = None
         self.saved_timer: asyncio.TimerHandle | None = None
         self._queue: deque[bytes] = deque()
         self._wake = asyncio.Event()

@@ -9,30 +9,44 @@ to every other peer. Replies that reveal the document's state wait for the same 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from pycrdt import Doc, Text, TransactionEvent
+from pycrdt import Doc, Text, TransactionEvent, get_state
 
-from server.errors import InvalidPayload, PolicyViolation, SyncError
+from server.errors import InvalidPayload, ReadOnly
 from server.sync import protocol
 from server.sync.awareness import Presence
 from server.sync.peer import Peer
-from server.sync.protocol import AwarenessMessage, QueryAwareness, SyncMessage, SyncType
+from server.sync.protocol import (
+    AwarenessEntry,
+    AwarenessMessage,
+    QueryAwareness,
+    SyncMessage,
+    SyncType,
+)
 from server.sync.store import EMPTY_UPDATE, UpdateLog
 
 log = logging.getLogger(__name__)
 
 
+def stamp(entry: AwarenessEntry, identity: dict[str, str]) -> AwarenessEntry:
+    """The entry with its ``user`` field set by the server from the account."""
+    if entry.state == "null":
+        return entry
+    state = json.loads(entry.state)
+    if not isinstance(state, dict):
+        state = {}
+    state["user"] = identity
+    return AwarenessEntry(entry.client_id, entry.clock, json.dumps(state, ensure_ascii=False))
+
+
 def is_panic(exc: BaseException) -> bool:
     """A Rust panic inside pycrdt (pyo3's PanicException derives from BaseException)."""
     return not isinstance(exc, Exception) and type(exc).__name__ == "PanicException"
-
-
-class ReadOnly(PolicyViolation):
-    close_code = 4403
 
 
 class Room:
@@ -62,12 +76,13 @@ class Room:
 
     # -- the document -------------------------------------------------------------------
 
-    def _new_doc(self, state: bytes) -> Doc[Text]:
+    def _new_doc(self, state: bytes, observe: bool = True) -> Doc[Text]:
         doc: Doc[Text] = Doc()
         doc.get("content", type=Text)
         if state != EMPTY_UPDATE:
             doc.apply_update(state)
-        doc.observe(self._on_transaction)
+        if observe:
+            doc.observe(self._on_transaction)
         return doc
 
     def _on_transaction(self, event: TransactionEvent) -> None:
@@ -114,8 +129,19 @@ class Room:
 
     # -- peers --------------------------------------------------------------------------
 
+    def set_writable(self, peer: Peer, writable: bool) -> None:
+        if peer.can_write == writable:
+            return
+        if writable:  # reconnecting lets the client sync both ways and learn its new role
+            peer.close(4000, "your role changed; reconnect")
+            return
+        peer.can_write = False
+        peer.send(protocol.auth_denied("read-only"))
+
     def join(self, peer: Peer) -> None:
         self.peers.add(peer)
+        if not peer.can_write:
+            peer.send(protocol.auth_denied("read-only"))
         if peer.can_write:
             # Ask for what the client has and we lack (its offline edits). A read-only client
             # is never asked, so anything it sends that would change the text is refused.
@@ -150,8 +176,11 @@ class Room:
             else:
                 self._receive_update(peer, message.payload)
         elif isinstance(message, AwarenessMessage):
-            accepted = self.presence.accept(peer, message.entries)
-            if len(accepted) == len(message.entries):
+            entries = message.entries
+            if peer.identity is not None:
+                entries = tuple(stamp(entry, peer.identity) for entry in entries)
+            accepted = self.presence.accept(peer, entries)
+            if len(accepted) == len(message.entries) and peer.identity is None:
                 self.broadcast(protocol.awareness_frame(message.payload))
             elif accepted:
                 self.broadcast(
@@ -180,12 +209,42 @@ class Room:
         if update == EMPTY_UPDATE:
             return
         if not peer.can_write:
-            raise ReadOnly("this connection is read-only")
+            self._check_read_only(update)
+            return
         changes = self._apply(update)
         for change in changes:
             self._persist(peer, change)
         if changes:  # a reply that brings nothing new is not an edit to acknowledge
             self._schedule_saved_notice(peer)
+
+    def _check_read_only(self, update: bytes) -> None:
+        """A read-only client may send what the server already has (a browser replays its
+        local copy on connect); that is dropped. Anything new is refused with 4403. The
+        room's Doc never sees the update: it is tried on a scratch copy."""
+        try:
+            claimed = protocol.parse_state_vector(get_state(update))
+        except Exception as exc:
+            raise InvalidPayload("invalid update") from exc
+        except BaseException as exc:
+            if is_panic(exc):
+                raise InvalidPayload("invalid update") from None
+            raise
+        held = protocol.parse_state_vector(self.doc.get_state())
+        if any(clock > held.get(client, 0) for client, clock in claimed.items()):
+            raise ReadOnly("this connection is read-only")
+        scratch = self._new_doc(self.doc.get_update(), observe=False)
+        before = scratch.get_update()
+        try:
+            scratch.apply_update(update)
+            changed = scratch.get_update() != before
+        except Exception as exc:
+            raise InvalidPayload("invalid update") from exc
+        except BaseException as exc:
+            if is_panic(exc):
+                raise InvalidPayload("invalid update") from None
+            raise
+        if changed:
+            raise ReadOnly("this connection is read-only")
 
     def _persist(self, sender: Peer, change: bytes) -> None:
         self.unsaved.append(change)
@@ -244,4 +303,4 @@ class Room:
             await asyncio.shield(self.last_write)
 
 
-__all__ = ["ReadOnly", "Room", "SyncError"]
+__all__ = ["Room"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from server.settings import Settings
 from server.sync.peer import Peer
@@ -108,6 +109,31 @@ class Rooms:
     def maybe_compact(self, room: Room) -> None:
         if room.appended >= self.settings.compact_after_updates:
             self._compact(room)
+
+    def peers(self) -> list[tuple[Room, Peer]]:
+        return [(room, peer) for room in self.open.values() for peer in room.peers]
+
+    def close_where(self, match: Callable[[Peer], bool], code: int, reason: str) -> int:
+        """Close every connection that ``match`` selects (sign-out, removal, revocation)."""
+        closed = 0
+        for _, peer in self.peers():
+            if match(peer):
+                peer.close(code, reason)
+                closed += 1
+        return closed
+
+    def apply_role(self, document_id: str, user_id: int, role: str | None) -> None:
+        """A role changed: open connections follow at once (closed, read-only or writable)."""
+        room = self.open.get(document_id)
+        if room is None:
+            return
+        for peer in list(room.peers):
+            if peer.user_id != user_id:
+                continue
+            if role is None:
+                peer.close(4403, "you are no longer a member of this document")
+            else:
+                room.set_writable(peer, role in ("chair", "delegate"))
 
     async def close(self) -> None:
         """Wait for everything applied to be committed and compactions to end."""

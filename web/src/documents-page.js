@@ -1,31 +1,30 @@
 /**
- * The documents page: the list of documents (#doc-list, empty state #doc-empty) and the form
- * that creates one (#new-title, #create-doc) and then opens it.
+ * The documents page: the documents this person is a member of, each with their role
+ * (#doc-list, empty state #doc-empty), and for admins and chairs the form that creates one
+ * (#new-doc-form: #new-title, #create-doc) and then opens it.
  */
-import { ApiError, createDocument, documentUrl, listDocuments } from './api.js'
+import { createDocument, documentUrl, listDocuments } from './api.js'
 import { formatDate, parseDate } from './dates.js'
 import { h } from './dom.js'
+import { errorBox } from './error-box.js'
 import { onLangChange, t, translated, translatedAttr } from './i18n.js'
-import { langSwitch } from './lang-switch.js'
-
-/**
- * @param {unknown} error
- * @param {string} key a message with a {message} placeholder
- */
-function errorText (error, key) {
-  if (error instanceof ApiError && error.status === 0) return t('error.network')
-  return t(key, { message: error instanceof Error ? error.message : String(error) })
-}
+import { roleLabel } from './roles.js'
+import { topbar } from './topbar.js'
 
 /** @param {import('./api.js').DocumentSummary} doc */
 function documentItem (doc) {
   const link = h('a', { attrs: { href: documentUrl(doc.id) } }, [doc.title || t('docs.untitled')])
+  const role = doc.role ? h('span', { className: 'role', data: { role: doc.role } }, [roleLabel(doc.role)]) : null
   const date = parseDate(doc.updated_at)
-  if (!date) return h('li', { data: { documentId: doc.id } }, [link])
-  const updated = h('time', { className: 'updated', attrs: { datetime: date.toISOString() } }, [
-    t('docs.updated', { date: formatDate(date) })
+  const updated = date
+    ? h('time', { className: 'updated', attrs: { datetime: date.toISOString() } }, [
+      t('docs.updated', { date: formatDate(date) })
+    ])
+    : null
+  return h('li', { data: { documentId: doc.id } }, [
+    h('span', { className: 'doc-main' }, [link, role]),
+    updated
   ])
-  return h('li', { data: { documentId: doc.id } }, [link, updated])
 }
 
 /** #doc-list and its status line, filled once the API answers. */
@@ -43,11 +42,14 @@ function documentList () {
   return {
     list,
     status,
-    /** @param {import('./api.js').DocumentSummary[]} docs */
-    show (docs) {
+    /**
+     * @param {import('./api.js').DocumentSummary[]} docs
+     * @param {boolean} canCreate
+     */
+    show (docs, canCreate) {
       documents = docs
       render()
-      if (docs.length === 0) translated(status, 'docs.empty')
+      if (docs.length === 0) translated(status, canCreate ? 'docs.empty' : 'docs.empty_member')
       status.hidden = docs.length > 0
     }
   }
@@ -55,9 +57,9 @@ function documentList () {
 
 /**
  * The new-document form; on success the browser goes to the new document.
- * @param {(message: string | null) => void} showError
+ * @param {import('./error-box.js').ErrorBox} error
  */
-function newDocumentForm (showError) {
+function newDocumentForm (error) {
   const title = h('input', { id: 'new-title', attrs: { type: 'text', name: 'title', required: '', autocomplete: 'off' } })
   translatedAttr(title, 'placeholder', 'docs.new.placeholder')
   const create = translated(h('button', { id: 'create-doc', attrs: { type: 'submit' } }), 'docs.new.submit')
@@ -75,12 +77,12 @@ function newDocumentForm (showError) {
     if (!text) return
     create.disabled = true
     translated(create, 'docs.new.busy')
-    showError(null)
+    error.clear()
     try {
       const doc = await createDocument(text)
       window.location.assign(documentUrl(doc.id))
     } catch (err) {
-      showError(errorText(err, 'error.create'))
+      error.fail(err, 'error.create')
       create.disabled = false
       translated(create, 'docs.new.submit')
     }
@@ -88,34 +90,32 @@ function newDocumentForm (showError) {
   return form
 }
 
-/** @param {HTMLElement} app */
-export function documentsPage (app) {
-  const error = h('p', { id: 'error', className: 'error', attrs: { role: 'alert' } })
-  error.hidden = true
-  /** @param {string | null} message */
-  const showError = (message) => {
-    error.textContent = message || ''
-    error.hidden = !message
-  }
+/**
+ * @param {HTMLElement} app
+ * @param {Promise<import('./api.js').Me>} me
+ */
+export function documentsPage (app, me) {
+  const error = errorBox()
   const { list, status, show } = documentList()
+  const form = newDocumentForm(error)
+  form.hidden = true // until we know this person may create documents
 
   app.replaceChildren(
-    h('header', { className: 'topbar' }, [
-      translated(h('span', { className: 'brand' }), 'app.name'),
-      h('span', { className: 'spacer' }),
-      langSwitch()
-    ]),
+    topbar({ me, error }),
     h('div', { className: 'page documents' }, [
       translated(h('h1', {}), 'page.documents'),
-      error,
+      error.element,
       status,
       list,
-      newDocumentForm(showError)
+      form
     ])
   )
 
-  listDocuments().then(show).catch((err) => {
+  Promise.all([listDocuments(), me]).then(([docs, user]) => {
+    form.hidden = !user.can_create
+    show(docs, user.can_create)
+  }).catch((err) => {
     status.hidden = true
-    showError(errorText(err, 'error.load_documents'))
+    error.fail(err, 'error.load_documents')
   })
 }

@@ -1,24 +1,35 @@
 /**
- * The editor page: title, connection and saved badges, who is here, the language switcher,
- * the name form, the editor on the left and the live preview on the right.
+ * The editor page: the top bar (title; connection, saved and read-only badges; the person),
+ * who is here and the members, the editor on the left and the live preview on the right.
  *
  * The document is the Y.Doc's Text 'content', synced with the server over y-websocket at
  * /sync/{id} and kept in IndexedDB ('accord-{id}') so that offline edits survive a reload.
+ * The server names everyone in "who is here" from their account; reviewers and observers
+ * get the same editor, read-only.
  */
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { IndexeddbPersistence } from 'y-indexeddb'
-import { ApiError, getDocument } from './api.js'
+import { ApiError, getDocument, getMe } from './api.js'
+import { trackAccess } from './access.js'
 import { closeMessage, connectionBadge, dropAnswersOnClosingSocket, stopOnFinalClose } from './connection.js'
 import { h } from './dom.js'
 import { createEditor } from './editor.js'
-import { onLangChange, t, translated } from './i18n.js'
-import { langSwitch } from './lang-switch.js'
-import { nameForm } from './name-form.js'
+import { errorBox } from './error-box.js'
+import { t, translated } from './i18n.js'
+import { userFor } from './identity.js'
+import { membersPanel } from './members-panel.js'
+import { setPageTitle } from './page-title.js'
 import { whoIsHere } from './presence.js'
 import { livePreview } from './preview.js'
+import { readOnlyMode } from './read-only.js'
+import { loginUrl } from './session.js'
 import { savedBadge } from './saved-badge.js'
 import { trackSaved } from './saved.js'
+import { topbar } from './topbar.js'
+
+const RETRY_4401_MS = 10_000 // a second "sign in first" sooner than this: go and sign in
+const LOCAL_LOAD_MS = 2_000 // IndexedDB that does not answer by then is not waited for
 
 /**
  * The shared document and its two homes: the server (not connected yet) and IndexedDB.
@@ -31,54 +42,53 @@ function openDocument (id) {
   const provider = new WebsocketProvider(syncUrl, id, ydoc, { connect: false })
   dropAnswersOnClosingSocket(provider)
   const saved = trackSaved(ydoc, provider, new Set([persistence]))
-  return { ydoc, ytext: ydoc.getText('content'), provider, saved }
+  return { ydoc, ytext: ydoc.getText('content'), provider, persistence, saved }
 }
 
 /**
- * #error, which also hides the workspace: a document that cannot be opened shows no editor.
- * @param {HTMLElement[]} workspace
+ * What a final close (4400-4499) means here. 4401: the session ended, or was renewed (a
+ * password change closes every connection): reconnect if /api/me still answers, else the
+ * 401 goes to the login page. 4403: access was taken away; the copy in this browser goes too.
+ * @param {ReturnType<typeof openDocument>} doc
+ * @param {(code: number) => void} stop shows the message and hides the workspace
  */
-function errorBanner (workspace) {
-  const element = h('p', { id: 'error', className: 'error', attrs: { role: 'alert' } })
-  element.hidden = true
-  /** @type {number | null} */
-  let code = null
-  const render = () => {
-    if (code === null) return
-    element.replaceChildren(closeMessage(code), ' ', translated(h('a', { attrs: { href: '/' } }), 'error.back'))
-    element.hidden = false
-    for (const el of workspace) el.hidden = true
-  }
-  onLangChange(render)
-  return {
-    element,
-    closed: () => code !== null,
-    /** @param {number} closeCode a 44xx close code (4404 for a document the API does not know) */
-    show: (closeCode) => { code = closeCode; render() }
-  }
+function onFinalClose ({ provider, persistence }, stop) {
+  let lastRetry = -Infinity
+  stopOnFinalClose(provider, (code) => {
+    if (code === 4401 && Date.now() - lastRetry > RETRY_4401_MS) {
+      lastRetry = Date.now()
+      getMe().then(() => provider.connect(), () => stop(code))
+      return
+    }
+    if (code === 4401) {
+      window.location.assign(loginUrl())
+      return
+    }
+    if (code === 4403) persistence.clearData().catch(() => {})
+    stop(code)
+  })
 }
 
 /**
- * #doc-title from the API, and the page's <title>.
+ * #doc-title from the API, and the page's <title>; the role goes to `access`.
  * @param {string} id
- * @param {() => void} onMissing
+ * @param {import('./access.js').AccessTracker} access
+ * @param {(code: number) => void} stop
  */
-function documentTitle (id, onMissing) {
+function documentTitle (id, access, stop) {
   const heading = translated(h('h1', { id: 'doc-title' }), 'editor.loading')
   let title = ''
-  const setPageTitle = () => {
-    document.title = t('page.title', { title: title || t('page.editor'), app: t('app.name') })
-  }
-  onLangChange(setPageTitle)
-  setPageTitle()
+  setPageTitle(() => title || t('page.editor'))
   getDocument(id).then((doc) => {
     title = doc.title || t('docs.untitled')
     delete heading.dataset.i18n
     heading.textContent = title
-    setPageTitle()
+    setPageTitle(() => title)
+    access.setRole(doc.role)
   }).catch((err) => {
     translated(heading, 'page.editor')
-    if (err instanceof ApiError && err.status === 404) onMissing()
+    if (err instanceof ApiError && (err.status === 404 || err.status === 403)) stop(err.status === 404 ? 4404 : 4403)
+    else access.unknown()
   })
   return heading
 }
@@ -86,36 +96,60 @@ function documentTitle (id, onMissing) {
 /**
  * @param {HTMLElement} app
  * @param {string} id
+ * @param {Promise<import('./api.js').Me>} me
  */
-export function editorPage (app, id) {
-  const { ydoc, ytext, provider, saved } = openDocument(id)
-  const { form, changeButton } = nameForm(provider.awareness)
+export function editorPage (app, id, me) {
+  const doc = openDocument(id)
+  const { ydoc, ytext, provider } = doc
+  const error = errorBox()
+  const access = trackAccess(provider, () => getDocument(id).then((d) => d.role))
+  const readOnly = readOnlyMode(access)
+  const members = membersPanel(id, error)
   const editorHost = h('div', { className: 'editor' })
   const preview = h('article', { id: 'preview', className: 'preview markdown-body' })
   const presence = h('section', { className: 'presence' }, [
-    translated(h('h2', {}), 'who.heading'), whoIsHere(provider.awareness), changeButton
+    translated(h('h2', {}), 'who.heading'), whoIsHere(provider.awareness),
+    h('span', { className: 'spacer' }), members.button
   ])
   const panes = h('div', { className: 'panes' }, [
     h('section', { className: 'pane source' }, [translated(h('h2', {}), 'editor.source'), editorHost]),
     h('section', { className: 'pane rendered' }, [translated(h('h2', {}), 'editor.preview'), preview])
   ])
-  const error = errorBanner([form, presence, panes])
-  stopOnFinalClose(provider, error.show)
-  const title = documentTitle(id, () => { provider.disconnect(); error.show(4404) })
+  let stopped = false
+  /** @param {number} code */
+  const stop = (code) => {
+    stopped = true
+    provider.disconnect()
+    error.final(() => [closeMessage(code), ' ', translated(h('a', { attrs: { href: '/' } }), 'error.back')])
+    for (const el of [presence, members.panel, panes]) el.hidden = true
+  }
+  onFinalClose(doc, stop)
+  const title = documentTitle(id, access, stop)
+  const badges = h('span', { className: 'badges' }, [
+    connectionBadge(provider), savedBadge(doc.saved, provider), readOnly.badge
+  ])
 
   app.replaceChildren(
-    h('header', { className: 'topbar' }, [
-      translated(h('a', { className: 'brand', attrs: { href: '/' } }), 'app.name'),
-      title,
-      h('span', { className: 'spacer' }),
-      h('span', { className: 'badges' }, [connectionBadge(provider), savedBadge(saved, provider)]),
-      langSwitch()
-    ]),
-    error.element, form, presence, panes
+    topbar({ me, error, middle: [title], end: [badges] }),
+    error.element, presence, members.panel, panes
   )
-  createEditor({ parent: editorHost, ytext, awareness: provider.awareness, undoManager: new Y.UndoManager(ytext) })
+  const view = createEditor({
+    parent: editorHost,
+    ytext,
+    awareness: provider.awareness,
+    undoManager: new Y.UndoManager(ytext),
+    extensions: readOnly.extension
+  })
+  readOnly.attach(view)
   livePreview(preview, ytext)
-  if (!error.closed()) provider.connect()
+  // the server names us to the others; this is how we see ourselves
+  me.then((user) => provider.awareness.setLocalStateField('user', userFor(user.name, user.color)), () => {})
+  // connect once the local copy is loaded: loaded later, it would go to the server as a new
+  // update, which a read-only connection may not send
+  const loaded = new Promise((resolve) => setTimeout(resolve, LOCAL_LOAD_MS))
+  Promise.race([doc.persistence.whenSynced, loaded]).catch(() => {}).then(() => {
+    if (!stopped) provider.connect()
+  })
 
   // leave "who is here" at once when the tab goes, not when the server times us out
   window.addEventListener('pagehide', () => provider.awareness.setLocalState(null))

@@ -41,9 +41,10 @@ const theme = EditorView.theme({
  * @param {import('yjs').Text} options.ytext
  * @param {import('y-websocket').WebsocketProvider['awareness']} options.awareness
  * @param {import('yjs').UndoManager} options.undoManager
+ * @param {import('@codemirror/state').Extension} [options.extensions] e.g. read-only mode
  * @returns {EditorView}
  */
-export function createEditor ({ parent, ytext, awareness, undoManager }) {
+export function createEditor ({ parent, ytext, awareness, undoManager, extensions = [] }) {
   const label = new Compartment()
   const ariaLabel = () => EditorView.contentAttributes.of({ 'aria-label': t('editor.source_label') })
   // yCollab's remote selections write style attributes, which CSP refuses: use ours instead
@@ -67,7 +68,8 @@ export function createEditor ({ parent, ytext, awareness, undoManager }) {
         keymap.of([...yUndoManagerKeymap, ...defaultKeymap]),
         collab,
         remoteCursors,
-        label.of(ariaLabel())
+        label.of(ariaLabel()),
+        extensions
       ]
     })
   })

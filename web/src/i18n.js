@@ -29,7 +29,8 @@ function isLang (value) {
 }
 
 /**
- * The stored choice, else Spanish if the first Spanish-or-English preference is Spanish.
+ * The stored choice, else Spanish if the first Spanish-or-English preference is Spanish
+ * (until the account's language arrives: `useAccountLang()`).
  * @returns {Lang}
  */
 function initialLang () {
@@ -114,17 +115,31 @@ function retranslate (root) {
   }
 }
 
-/**
- * Switch the language of the whole page and remember it.
- * @param {string} next
- */
-export function setLang (next) {
-  if (!isLang(next) || next === lang) return
+/** @param {Lang} next */
+function apply (next) {
   lang = next
-  save(STORAGE_KEY, next)
   document.documentElement.lang = next
   retranslate(document)
   for (const listener of listeners) listener(next)
+}
+
+/**
+ * Switch the language of the whole page and remember it in this browser.
+ * @param {string} next
+ */
+export function setLang (next) {
+  if (!isLang(next)) return
+  save(STORAGE_KEY, next)
+  if (next !== lang) apply(next)
+}
+
+/**
+ * The account's language: used unless this browser has a choice of its own.
+ * @param {string} accountLang
+ */
+export function useAccountLang (accountLang) {
+  if (!isLang(accountLang) || isLang(load(STORAGE_KEY)) || accountLang === lang) return
+  apply(accountLang)
 }
 
 /**

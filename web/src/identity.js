@@ -1,17 +1,16 @@
 /**
- * Who this browser is to the others: a display name kept in localStorage and a stable colour
- * derived from it.
+ * How this browser shows itself in "who is here" and on its own cursor: the account's name,
+ * and a colour (the server's, if /api/me gives one; else derived from the name, the same in
+ * every browser).
  */
-import { load, save } from './storage.js'
-
-const NAME_KEY = 'accord.name'
-export const MAX_NAME_LENGTH = 40
 
 /** Twelve colours that carry white text (cursor labels) and show on white. */
 export const PALETTE = [
   '#c62828', '#ad1457', '#6a1b9a', '#4527a0', '#283593', '#1565c0',
   '#00838f', '#00695c', '#2e7d32', '#558b2f', '#e65100', '#6d4c41'
 ]
+
+const COLOR = /^#[0-9a-f]{6}$/i
 
 /**
  * @typedef {object} User
@@ -42,29 +41,11 @@ export function colorFor (name) {
 }
 
 /**
- * @param {string} raw
- * @returns {string} the name as kept: trimmed, inner runs of space collapsed, bounded
- */
-export function cleanName (raw) {
-  return Array.from(raw.replace(/\s+/g, ' ').trim()).slice(0, MAX_NAME_LENGTH).join('')
-}
-
-/** @returns {string | null} */
-export function storedName () {
-  const name = cleanName(load(NAME_KEY) || '')
-  return name || null
-}
-
-/** @param {string} name */
-export function storeName (name) {
-  save(NAME_KEY, name)
-}
-
-/**
  * @param {string} name
+ * @param {string} [color] '#rrggbb'
  * @returns {User}
  */
-export function userFor (name) {
-  const color = colorFor(name)
-  return { name, color, colorLight: color + '33' }
+export function userFor (name, color) {
+  const chosen = color && COLOR.test(color) ? color : colorFor(name)
+  return { name, color: chosen, colorLight: chosen + '33' }
 }

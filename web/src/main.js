@@ -1,26 +1,34 @@
 /**
- * Entry point: the server's HTML shell names the page in <body data-page> (documents, editor,
- * not-found) and the document in data-document-id; each page builds itself into <main id="app">.
+ * Entry point: the server's HTML shell names the page in <body data-page> (login, link,
+ * account, documents, editor, not-found), the document in data-document-id and a one-time
+ * link's token in data-token; each page builds itself into <main id="app">.
+ *
+ * On the pages for signed-in people, /api/me is asked once (the top bar, the language) and a
+ * 401 from any call goes to the login page, which comes back here afterwards.
  */
+import { accountPage } from './account-page.js'
 import { documentsPage } from './documents-page.js'
 import { editorPage } from './editor-page.js'
 import { h } from './dom.js'
-import { onLangChange, t, translated } from './i18n.js'
-import { langSwitch } from './lang-switch.js'
+import { translated } from './i18n.js'
+import { linkPage } from './link-page.js'
+import { loginPage } from './login-page.js'
+import { setPageTitle } from './page-title.js'
+import { currentUser, requireSignIn } from './session.js'
+import { topbar } from './topbar.js'
 
 /**
- * A page without a document: a heading and #error with the way back.
+ * A page without a document (or with a link that cannot work): a heading and #error with
+ * the way back.
  * @param {HTMLElement} app
  * @param {string} titleKey
  * @param {string} messageKey
+ * @param {Promise<import('./api.js').Me>} [me]
  */
-function messagePage (app, titleKey, messageKey) {
+function messagePage (app, titleKey, messageKey, me) {
+  setPageTitle(titleKey)
   app.replaceChildren(
-    h('header', { className: 'topbar' }, [
-      translated(h('a', { className: 'brand', attrs: { href: '/' } }), 'app.name'),
-      h('span', { className: 'spacer' }),
-      langSwitch()
-    ]),
+    topbar({ me }),
     h('div', { className: 'page documents' }, [
       translated(h('h1', {}), titleKey),
       h('p', { id: 'error', className: 'error', attrs: { role: 'alert' } }, [
@@ -32,22 +40,27 @@ function messagePage (app, titleKey, messageKey) {
   )
 }
 
-/** @param {string} key */
-function keepTitle (key) {
-  const set = () => { document.title = t('page.title', { title: t(key), app: t('app.name') }) }
-  onLangChange(set)
-  set()
-}
-
 const app = document.getElementById('app') || document.body.appendChild(document.createElement('main'))
-const { page, documentId } = document.body.dataset
+const { page, documentId, token } = document.body.dataset
 
-if (page === 'editor' && documentId) {
-  editorPage(app, documentId)
+if (page === 'login') {
+  setPageTitle('page.login')
+  loginPage(app)
+} else if (page === 'link') {
+  if (token) linkPage(app, token)
+  else messagePage(app, 'page.link', 'link.invalid')
+} else if (page === 'editor' && documentId) {
+  requireSignIn()
+  editorPage(app, documentId, currentUser())
 } else if (page === 'editor' || page === 'not-found') {
-  keepTitle('page.not_found')
-  messagePage(app, 'page.not_found', page === 'editor' ? 'error.no_document' : 'error.not_found')
+  requireSignIn()
+  messagePage(app, 'page.not_found', page === 'editor' ? 'error.no_document' : 'error.not_found', currentUser())
+} else if (page === 'account') {
+  requireSignIn()
+  setPageTitle('page.account')
+  accountPage(app, currentUser())
 } else {
-  keepTitle('page.documents')
-  documentsPage(app)
+  requireSignIn()
+  setPageTitle('page.documents')
+  documentsPage(app, currentUser())
 }

@@ -1,0 +1,148 @@
+"""The JSON API of a document's members and invitations (chairs manage; members read)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from server import members, people, sessions
+from server.api import find, read_json
+from server.auth import require
+from server.db import Database
+from server.errors import BadRequest, Conflict, Forbidden, NotFound
+from server.sync.rooms import Rooms
+
+
+async def _chair(request: Request) -> tuple[str, int]:
+    """(document id, chair's user id), or 404 / 403."""
+    identity = await require(request)
+    document, role = await find(
+        request.app.state.db, request.path_params["document_id"], identity.user.id
+    )
+    if not members.can_manage(role):
+        raise Forbidden("only the document's chairs manage members")
+    return document.id, identity.user.id
+
+
+async def list_members(request: Request) -> Response:
+    identity = await require(request)
+    db: Database = request.app.state.db
+    document, role = await find(db, request.path_params["document_id"], identity.user.id)
+    chair = members.can_manage(role)
+    found = await db.read(lambda conn: members.members(conn, document.id))
+    body: dict[str, object] = {
+        "members": [m.to_json(show_email=chair) for m in found],
+        "invitations": [],
+        "can_manage": chair,
+    }
+    if chair:
+        pending = await db.read(lambda conn: sessions.pending_invitations(conn, document.id))
+        body["invitations"] = [
+            {"id": link.id, "role": link.role, "email": link.email, "expires_at": link.expires_at}
+            for link in pending
+        ]
+    return JSONResponse(body)
+
+
+async def add_member(request: Request) -> Response:
+    document_id, _ = await _chair(request)
+    data = await read_json(request)
+    role = members.clean_role(data.get("role"))
+    email = people.clean_email(data.get("email"))
+    db: Database = request.app.state.db
+
+    def add(conn: sqlite3.Connection) -> int:
+        user = people.user_by_email(conn, email)
+        if user is None:
+            raise NotFound("no account with that email; send an invitation link instead")
+        if members.role_of(conn, document_id, user.id) is not None:
+            raise Conflict("already a member")
+        members.set_role(conn, document_id, user.id, role)
+        return user.id
+
+    user_id = await db.write(add)
+    return JSONResponse({"user_id": user_id, "role": role}, status_code=201)
+
+
+async def change_role(request: Request) -> Response:
+    document_id, _ = await _chair(request)
+    user_id = _user_id(request)
+    data = await read_json(request)
+    role = members.clean_role(data.get("role"))
+    db: Database = request.app.state.db
+
+    def change(conn: sqlite3.Connection) -> None:
+        current = members.role_of(conn, document_id, user_id)
+        if current is None:
+            raise NotFound("not a member")
+        if current == "chair" and role != "chair" and members.chairs_left(conn, document_id) < 2:
+            raise Conflict("a document keeps at least one chair")
+        members.set_role(conn, document_id, user_id, role)
+
+    await db.write(change)
+    rooms: Rooms = request.app.state.rooms
+    rooms.apply_role(document_id, user_id, role)
+    return JSONResponse({"user_id": user_id, "role": role})
+
+
+async def remove_member(request: Request) -> Response:
+    document_id, _ = await _chair(request)
+    user_id = _user_id(request)
+    db: Database = request.app.state.db
+
+    def remove(conn: sqlite3.Connection) -> None:
+        current = members.role_of(conn, document_id, user_id)
+        if current is None:
+            raise NotFound("not a member")
+        if current == "chair" and members.chairs_left(conn, document_id) < 2:
+            raise Conflict("a document keeps at least one chair")
+        members.remove(conn, document_id, user_id)
+
+    await db.write(remove)
+    rooms: Rooms = request.app.state.rooms
+    rooms.apply_role(document_id, user_id, None)
+    return Response(status_code=204)
+
+
+async def create_invitation(request: Request) -> Response:
+    document_id, chair_id = await _chair(request)
+    data = await read_json(request)
+    role = members.clean_role(data.get("role"))
+    email = people.clean_email(data["email"]) if data.get("email") else None
+    db: Database = request.app.state.db
+    secret, link = await db.write(
+        lambda conn: sessions.create_link(
+            conn,
+            "document",
+            document_id=document_id,
+            role=role,
+            email=email,
+            created_by=chair_id,
+        )
+    )
+    url = str(request.base_url).rstrip("/") + f"/link/{secret}"
+    return JSONResponse(
+        {"id": link.id, "url": url, "role": role, "email": email, "expires_at": link.expires_at},
+        status_code=201,
+    )
+
+
+async def revoke_invitation(request: Request) -> Response:
+    document_id, _ = await _chair(request)
+    try:
+        link_id = int(request.path_params["invitation_id"])
+    except ValueError as exc:
+        raise NotFound("no such invitation") from exc
+    db: Database = request.app.state.db
+    if not await db.write(lambda conn: sessions.revoke_link(conn, link_id, document_id)):
+        raise NotFound("no such invitation")
+    return Response(status_code=204)
+
+
+def _user_id(request: Request) -> int:
+    try:
+        return int(request.path_params["user_id"])
+    except ValueError as exc:
+        raise BadRequest("user id must be a number") from exc

@@ -1,0 +1,125 @@
+"""Who is asking: sessions (cookie), API tokens (Bearer header, or ``?token=`` on the sync
+socket only), the Origin check for sockets, and the login rate limit."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from server import people, sessions
+from server.db import Database
+from server.errors import TooManyRequests, Unauthorized
+from server.people import User
+from server.sessions import digest
+
+COOKIE = "accord_session"
+
+
+@dataclass(frozen=True)
+class Identity:
+    user: User
+    session: str | None  # digest of the session secret, for ending it and its sockets
+    token: str | None  # digest of the API token
+
+
+def _bearer(connection: HTTPConnection) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def identify(
+    connection: HTTPConnection, db: Database, allow_query_token: bool = False
+) -> Identity | None:
+    token = _bearer(connection)
+    if token is None and allow_query_token:
+        token = connection.query_params.get("token")
+    if token:
+        user_id = await db.read(lambda conn: sessions.token_user(conn, token))
+        kind = "token"
+        secret = token
+    else:
+        secret = connection.cookies.get(COOKIE) or ""
+        if not secret:
+            return None
+        user_id = await db.read(lambda conn: sessions.session_user(conn, secret))
+        kind = "session"
+    if user_id is None:
+        return None
+    user = await db.read(lambda conn: people.user_by_id(conn, user_id))
+    if user is None:
+        return None
+    if kind == "token":
+        return Identity(user, None, digest(secret))
+    return Identity(user, digest(secret), None)
+
+
+async def require(connection: HTTPConnection) -> Identity:
+    identity = await identify(connection, connection.app.state.db)
+    if identity is None:
+        raise Unauthorized("sign in first")
+    return identity
+
+
+def set_session_cookie(response: Response, connection: HTTPConnection, secret: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        secret,
+        max_age=sessions.SESSION_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=connection.url.scheme in ("https", "wss"),
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, connection: HTTPConnection) -> None:
+    response.delete_cookie(
+        COOKIE, httponly=True, samesite="lax", secure=connection.url.scheme in ("https", "wss")
+    )
+
+
+def origin_allowed(connection: HTTPConnection, allowed: tuple[str, ...]) -> bool:
+    """A browser always sends Origin on a websocket: it must be this server or listed.
+
+    No Origin at all means a non-browser client (a script with a token), which cannot be
+    hijacked from a web page, and is allowed here; it still needs credentials.
+    """
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return True
+    host = connection.headers.get("host", "")
+    scheme = "https" if connection.url.scheme in ("https", "wss") else "http"
+    own = f"{scheme}://{host}".lower()
+    return origin.lower() in {own, *(o.lower() for o in allowed)}
+
+
+class RateLimit:
+    """At most ``limit`` failed attempts per key in a sliding ``window`` of seconds."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def check(self, *keys: str) -> None:
+        moment = time.monotonic()
+        for key in keys:
+            failures = self._failures.get(key)
+            if failures is None:
+                continue
+            while failures and failures[0] < moment - self.window:
+                failures.popleft()
+            if len(failures) >= self.limit:
+                raise TooManyRequests("too many attempts; wait a minute and try again")
+
+    def fail(self, *keys: str) -> None:
+        moment = time.monotonic()
+        for key in keys:
+            self._failures[key].append(moment)
+        if len(self._failures) > 10_000:  # bounded memory under a spray of addresses
+            self._failures.clear()

@@ -1,0 +1,205 @@
+"""The ``accord orgs|users|tokens|demo`` commands: they work on the database file directly
+(a running server sees the changes; revocations reach its open sockets within a second)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import secrets
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from server import documents, members, people, sessions
+from server.db import connect, migrate
+from server.errors import AccordError
+from server.settings import Settings
+
+T = TypeVar("T")
+
+
+@contextmanager
+def database(args: argparse.Namespace) -> Iterator[sqlite3.Connection]:
+    settings = Settings.from_env(db=getattr(args, "db", None))
+    conn = connect(settings.db)
+    try:
+        migrate(conn)
+        yield conn
+    finally:
+        conn.close()
+
+
+def transaction(args: argparse.Namespace, job: Callable[[sqlite3.Connection], T]) -> T:
+    with database(args) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = job(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+
+def fail(message: str) -> int:
+    print(f"accord: {message}", file=sys.stderr)
+    return 1
+
+
+def handles_errors(command: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except AccordError as error:
+            return fail(error.message)
+
+    return run
+
+
+def ask_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        second = getpass.getpass("Password again: ")
+    else:
+        first = sys.stdin.readline().rstrip("\n")
+        second = sys.stdin.readline().rstrip("\n")
+    if first != second:
+        raise AccordError("the two passwords differ")
+    return first
+
+
+def link_url(secret: str) -> str:
+    settings = Settings.from_env()
+    return f"http://{settings.host}:{settings.port}/link/{secret}"
+
+
+@handles_errors
+def orgs_add(args: argparse.Namespace) -> int:
+    transaction(args, lambda c: people.add_organization(c, args.short, args.name, args.country))
+    print(f"added organization {args.short}")
+    return 0
+
+
+@handles_errors
+def orgs_list(args: argparse.Namespace) -> int:
+    with database(args) as conn:
+        for org in people.organizations(conn):
+            print(f"{org.short_name}\t{org.country}\t{org.name}")
+    return 0
+
+
+@handles_errors
+def users_add(args: argparse.Namespace) -> int:
+    password = None if args.invite else ask_password()
+
+    def add(conn: sqlite3.Connection) -> str | None:
+        org_id = people.organization_by_short(conn, args.org).id if args.org else None
+        user_id = people.add_user(
+            conn, args.email, args.name, org_id, password, args.admin, args.language
+        )
+        if args.invite:
+            secret, _ = sessions.create_link(conn, "invite", user_id=user_id)
+            return secret
+        return None
+
+    secret = transaction(args, add)
+    print(f"added {args.email}")
+    if secret:
+        print(f"one-time link to set a password (valid {sessions.LINK_DAYS} days):")
+        print(link_url(secret))
+    return 0
+
+
+@handles_errors
+def users_reset(args: argparse.Namespace) -> int:
+    def reset(conn: sqlite3.Connection) -> str:
+        user = people.user_by_email(conn, args.email.lower())
+        if user is None:
+            raise AccordError(f"no person with email {args.email}")
+        sessions.end_all_sessions(conn, user.id)
+        secret, _ = sessions.create_link(conn, "password", user_id=user.id)
+        return secret
+
+    secret = transaction(args, reset)
+    print(f"ended the sessions of {args.email}; one-time password reset link:")
+    print(link_url(secret))
+    return 0
+
+
+@handles_errors
+def users_remove(args: argparse.Namespace) -> int:
+    def remove(conn: sqlite3.Connection) -> None:
+        user = people.user_by_email(conn, args.email.lower())
+        if user is None:
+            raise AccordError(f"no person with email {args.email}")
+        sessions.end_all_sessions(conn, user.id)
+        people.remove_user(conn, user.id)
+
+    transaction(args, remove)
+    print(f"removed {args.email}")
+    return 0
+
+
+@handles_errors
+def users_list(args: argparse.Namespace) -> int:
+    with database(args) as conn:
+        for user in people.all_users(conn):
+            org = user.organization.short_name if user.organization else "-"
+            admin = " admin" if user.is_admin else ""
+            print(f"{user.email}\t{org}\t{user.name}{admin}")
+    return 0
+
+
+@handles_errors
+def tokens_create(args: argparse.Namespace) -> int:
+    def create(conn: sqlite3.Connection) -> tuple[int, str]:
+        user = people.user_by_email(conn, args.email.lower())
+        if user is None:
+            raise AccordError(f"no person with email {args.email}")
+        return sessions.create_token(conn, user.id, args.name)
+
+    token_id, secret = transaction(args, create)
+    print(f"token {token_id} for {args.email}; it is shown only this once:")
+    print(secret)
+    return 0
+
+
+@handles_errors
+def tokens_revoke(args: argparse.Namespace) -> int:
+    if not transaction(args, lambda conn: sessions.revoke_token(conn, args.token_id)):
+        return fail(f"no active token {args.token_id}")
+    print(f"revoked token {args.token_id}")
+    return 0
+
+
+@handles_errors
+def tokens_list(args: argparse.Namespace) -> int:
+    with database(args) as conn:
+        user = people.user_by_email(conn, args.email.lower())
+        if user is None:
+            return fail(f"no person with email {args.email}")
+        for token_id, name, created, revoked in sessions.tokens_of(conn, user.id):
+            state = f"revoked {revoked}" if revoked else "active"
+            print(f"{token_id}\t{name}\t{created}\t{state}")
+    return 0
+
+
+@handles_errors
+def demo(args: argparse.Namespace) -> int:
+    from server.demo import load
+
+    logins = transaction(args, load)
+    print("Demo federation loaded. Sign in at /login as any of these people:\n")
+    for email, name, role, password in logins:
+        print(f"  {role:<10} {name:<34} {email:<28} password: {password}")
+    print("\nThe passwords are random and shown only now.")
+    return 0
+
+
+def random_password() -> str:
+    return secrets.token_urlsafe(9)
+
+
+__all__ = ["documents", "members"]
