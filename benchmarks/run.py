@@ -59,6 +59,7 @@ class ServerProcess:
         self.port = free_port()
         self.tmp = tempfile.mkdtemp(prefix=f"bench-{self.kind}-")
         if self.kind == "accord":
+            self.token = bench_token(f"{self.tmp}/accord.db")
             cmd = [
                 sys.executable,
                 "-m",
@@ -87,12 +88,23 @@ class ServerProcess:
                 time.sleep(0.05)
         raise RuntimeError(f"{self.kind} did not start")
 
+    token: str = ""
+
     def new_room(self, title: str) -> str:
         if self.kind == "accord":
-            r = httpx.post(f"http://127.0.0.1:{self.port}/api/documents", json={"title": title})
+            r = httpx.post(
+                f"http://127.0.0.1:{self.port}/api/documents",
+                json={"title": title},
+                headers={"Authorization": f"Bearer {self.token}"},
+            )
             r.raise_for_status()
             return str(r.json()["id"])
         return title.replace(" ", "-")
+
+    def room_url(self, room: str) -> str:
+        if self.kind == "accord":
+            return f"{self.ws_base}/{room}?token={self.token}"
+        return f"{self.ws_base}/{room}"
 
     def cpu_seconds(self) -> float:
         assert self.proc is not None
@@ -116,6 +128,22 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def bench_token(db: str) -> str:
+    """An admin with an API token in a fresh database: the load generator authenticates."""
+    from server import people, sessions
+    from server.db import connect, migrate
+
+    conn = connect(db)
+    try:
+        migrate(conn)
+        user_id = people.add_user(
+            conn, "bench@accord.local", "Bench", None, "bench-password-1", is_admin=True
+        )
+        return sessions.create_token(conn, user_id, "benchmark")[1]
+    finally:
+        conn.close()
 
 
 @contextmanager
@@ -248,7 +276,7 @@ async def fanout(
     name: str,
 ) -> Outcome:
     room = server.new_room(name)
-    url = f"{server.ws_base}/{room}"
+    url = server.room_url(room)
     count = int(rate * seconds) if not burst else 400
     sent_at: dict[tuple[int, int], float] = {}
     latencies: list[float] = []

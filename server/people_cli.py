@@ -70,6 +70,13 @@ def ask_password() -> str:
     return first
 
 
+def person(conn: sqlite3.Connection, email: str) -> people.User:
+    user = people.user_by_email(conn, email.lower())
+    if user is None:
+        raise AccordError(f"no person with email {email}")
+    return user
+
+
 def link_url(secret: str) -> str:
     settings = Settings.from_env()
     return f"http://{settings.host}:{settings.port}/link/{secret}"
@@ -115,9 +122,7 @@ def users_add(args: argparse.Namespace) -> int:
 @handles_errors
 def users_reset(args: argparse.Namespace) -> int:
     def reset(conn: sqlite3.Connection) -> str:
-        user = people.user_by_email(conn, args.email.lower())
-        if user is None:
-            raise AccordError(f"no person with email {args.email}")
+        user = person(conn, args.email)
         sessions.end_all_sessions(conn, user.id)
         secret, _ = sessions.create_link(conn, "password", user_id=user.id)
         return secret
@@ -131,9 +136,7 @@ def users_reset(args: argparse.Namespace) -> int:
 @handles_errors
 def users_remove(args: argparse.Namespace) -> int:
     def remove(conn: sqlite3.Connection) -> None:
-        user = people.user_by_email(conn, args.email.lower())
-        if user is None:
-            raise AccordError(f"no person with email {args.email}")
+        user = person(conn, args.email)
         sessions.end_all_sessions(conn, user.id)
         people.remove_user(conn, user.id)
 
@@ -155,9 +158,7 @@ def users_list(args: argparse.Namespace) -> int:
 @handles_errors
 def tokens_create(args: argparse.Namespace) -> int:
     def create(conn: sqlite3.Connection) -> tuple[int, str]:
-        user = people.user_by_email(conn, args.email.lower())
-        if user is None:
-            raise AccordError(f"no person with email {args.email}")
+        user = person(conn, args.email)
         return sessions.create_token(conn, user.id, args.name)
 
     token_id, secret = transaction(args, create)
@@ -177,9 +178,7 @@ def tokens_revoke(args: argparse.Namespace) -> int:
 @handles_errors
 def tokens_list(args: argparse.Namespace) -> int:
     with database(args) as conn:
-        user = people.user_by_email(conn, args.email.lower())
-        if user is None:
-            return fail(f"no person with email {args.email}")
+        user = person(conn, args.email)
         for token_id, name, created, revoked in sessions.tokens_of(conn, user.id):
             state = f"revoked {revoked}" if revoked else "active"
             print(f"{token_id}\t{name}\t{created}\t{state}")

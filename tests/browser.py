@@ -13,8 +13,12 @@ rewriting its asserts, a warning this project turns into an error). It provides:
   each closed after the test. Every page of every context is watched: console errors,
   uncaught exceptions, dialogs (``alert``) and Content-Security-Policy violations fail the
   test at teardown.
-- ``open_editor``: opens a document for a named user (fills the first-visit name form) and
-  waits until the sync connection is up; returns an ``Editor`` that types into CodeMirror.
+- ``add_person`` / ``set_role`` / ``admin_of``: accounts and memberships written straight into
+  the server's SQLite file (as ``tests.helpers.make_admin`` does); ``sign_in`` signs a
+  context in, through the real login page or through ``POST /api/session``.
+- ``open_editor``: signs a person in (the first time, a new account that becomes a member of
+  the document) and opens the document, waits until the sync connection is up; returns an
+  ``Editor`` that types into CodeMirror.
 - ``SyncLink``: a switchable network for a context's sync websocket, to lose the connection
   for real (see its docstring).
 """
@@ -42,7 +46,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.helpers import Server
+from tests.helpers import ADMIN_EMAIL, Server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -152,8 +156,18 @@ class Contexts:
         context.on("page", watch.attach)
         return context
 
-    def allow(self, context: BrowserContext, pattern: str) -> None:
-        """Accept console errors matching `pattern` (regex on "text (url)") in `context`."""
+    def allow_status(self, context: BrowserContext, status: int, url: str) -> None:
+        """Accept, in `context`, the console error Chromium logs for a response with this
+        HTTP `status` to exactly this `url` ("Failed to load resource: the server responded
+        with a status of 404 (Not Found)", located at the resource's URL): a 401 or 404
+        the test expects. Nothing else is accepted."""
+        pattern = (
+            r"^Failed to load resource: the server responded with a status of "
+            + str(status)
+            + r" \([^()]*\) \("
+            + re.escape(url)
+            + r"\)$"
+        )
         self.watches[id(context)].allowed.append(re.compile(pattern))
 
     def take_problems(self, context: BrowserContext) -> list[str]:
@@ -245,6 +259,150 @@ class SyncLink:
         self.up = True
 
 
+# -- accounts -------------------------------------------------------------------------------
+
+PASSWORD = "browser-test-password"  # at least 10 characters (server.passwords.MIN_LENGTH)
+ADMIN_PASSWORD = "test-password-123"  # tests.helpers.make_admin's
+
+
+@dataclass(frozen=True)
+class Person:
+    """An account of the server under test."""
+
+    id: int
+    email: str
+    name: str
+    password: str = PASSWORD
+    organization: str | None = None  # the organization's short name
+
+    @property
+    def label(self) -> str:
+        """How the others see this person in "who is here" and on the cursor: the account's
+        name, and the organization's short name in brackets (server.sync_socket.identity_of)."""
+        return self.name + (f" ({self.organization})" if self.organization else "")
+
+
+@contextlib.contextmanager
+def _database(server: Server) -> Iterator[Any]:
+    """A write transaction on the server's SQLite file, beside the running server (WAL; the
+    server reads memberships on every request and re-checks open sockets every second)."""
+    from server.db import connect, migrate
+
+    conn = connect(str(server.db))
+    try:
+        migrate(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def add_person(
+    server: Server,
+    name: str,
+    *,
+    email: str | None = None,
+    organization: str | None = None,
+    language: str = "en",
+    documents: dict[str, str] | None = None,
+    password: str = PASSWORD,
+) -> Person:
+    """A new account in the server's database, a member of `documents` ({id: role}).
+
+    `organization` is a short name; the organization is created if it is new. The language
+    is English by default: the account's language becomes the page's (the tests read
+    English strings). The email defaults to the name in lower case @test.accord (ASCII
+    names only; pass `email` otherwise)."""
+    from server import people
+    from server.errors import NotFound
+    from server.members import set_role as set_member_role
+
+    address = email or f"{name.lower()}@test.accord"
+    with _database(server) as conn:
+        org_id = None
+        if organization is not None:
+            try:
+                org_id = people.organization_by_short(conn, organization).id
+            except NotFound:
+                org_id = people.add_organization(
+                    conn, organization, f"Organización {organization}", "MX"
+                )
+        user_id = people.add_user(conn, address, name, org_id, password, language=language)
+        for document_id, role in (documents or {}).items():
+            set_member_role(conn, document_id, user_id, role)
+    return Person(user_id, address, name, password, organization)
+
+
+def set_role(server: Server, person: Person, document_id: str, role: str) -> None:
+    """Make `person` a member of the document in `role` (or change their role), straight in
+    the database."""
+    from server.members import set_role as set_member_role
+
+    with _database(server) as conn:
+        set_member_role(conn, document_id, person.id, role)
+
+
+def admin_of(server: Server, language: str | None = None) -> Person:
+    """The test admin (tests.helpers.make_admin), who chairs `server.create_document`'s
+    documents. Its account language is Spanish unless `language` changes it."""
+    from server import people
+
+    with _database(server) as conn:
+        user = people.user_by_email(conn, ADMIN_EMAIL)
+        assert user is not None
+        if language is not None:
+            people.set_language(conn, user.id, language)
+    return Person(user.id, ADMIN_EMAIL, user.name, ADMIN_PASSWORD)
+
+
+def sign_in(server: Server, page: Page, person: Person, via: str = "ui", go_to: str = "/") -> None:
+    """Sign `page`'s context in as `person` and end on `go_to` (a path).
+
+    via="ui": opens `go_to`, which sends a stranger to /login?next=..., fills #login-form
+    and waits for the page to come back to `go_to`. via="api": POST /api/session through
+    the context's request API, which shares the context's cookies, then opens `go_to`."""
+    target = server.url + go_to
+    if via == "ui":
+        page.goto(target)
+        expect(page).to_have_url(re.compile(r"/login(\?|$)"))
+        expect(page.locator("#login-form")).to_be_visible()
+        page.locator("#login-email").fill(person.email)
+        page.locator("#login-password").fill(person.password)
+        page.locator("#login-submit").click()
+        page.wait_for_url(target)
+    elif via == "api":
+        response = page.context.request.post(
+            server.url + "/api/session",
+            data={"email": person.email, "password": person.password},
+        )
+        assert response.status == 200, f"signing in {person.email}: {response.status}"
+        page.goto(target)
+        expect(page).to_have_url(target)
+    else:
+        raise ValueError(f"via must be 'ui' or 'api', not {via!r}")
+
+
+class Accounts:
+    """The ``accounts`` fixture: the helpers above, for test modules that may not import this
+    one (see the module's docstring)."""
+
+    add = staticmethod(add_person)
+    set_role = staticmethod(set_role)
+    admin = staticmethod(admin_of)
+    sign_in = staticmethod(sign_in)
+    eventually = staticmethod(lambda *args, **kwargs: eventually(*args, **kwargs))
+
+
+@pytest.fixture
+def accounts() -> type[Accounts]:
+    return Accounts
+
+
 @dataclass
 class Editor:
     """One user's editor page."""
@@ -253,6 +411,7 @@ class Editor:
     context: BrowserContext
     page: Page
     link: SyncLink | None = None
+    person: Person | None = None
 
     @property
     def content(self) -> Locator:
@@ -368,20 +527,43 @@ def flush_indexeddb(page: Page, document_id: str) -> None:
     )
 
 
+# The people open_editor makes on first use: Ana belongs to an organization, Beto to none.
+ORGANIZATIONS = {"Ana": "FNM"}
+
+
 @pytest.fixture
 def open_editor(context: Contexts) -> Callable[..., Editor]:
-    """``open_editor(server, document_id, "Ana", link=False)`` -> a connected Editor."""
+    """``open_editor(server, document_id, "Ana", link=False, role="delegate", via="ui")``
+    -> a connected Editor.
 
-    def open_(server: Server, document_id: str, name: str, link: bool = False) -> Editor:
+    A name seen for the first time on `server` becomes a new account (see ORGANIZATIONS);
+    a Person is used as it is. The person is made a member of the document in `role` (None:
+    left as it is), signed in in a new context (`via`, see ``sign_in``) and the document
+    opened."""
+    known: dict[tuple[str, str], Person] = {}
+
+    def open_(
+        server: Server,
+        document_id: str,
+        who: str | Person,
+        link: bool = False,
+        role: str | None = "delegate",
+        via: str = "ui",
+    ) -> Editor:
+        if isinstance(who, Person):
+            person = who
+        else:
+            key = (server.url, who)
+            if key not in known:
+                known[key] = add_person(server, who, organization=ORGANIZATIONS.get(who))
+            person = known[key]
+        if role is not None:
+            set_role(server, person, document_id, role)
         ctx = context()
         sync_link = SyncLink(ctx) if link else None
         page = ctx.new_page()
-        page.goto(f"{server.url}/documents/{document_id}")
-        expect(page.locator("#name-form")).to_be_visible()
-        page.locator("#name-input").fill(name)
-        page.locator("#name-submit").click()
-        expect(page.locator("#name-form")).to_be_hidden()
-        editor = Editor(name, ctx, page, sync_link)
+        sign_in(server, page, person, via=via, go_to=f"/documents/{document_id}")
+        editor = Editor(person.name, ctx, page, sync_link, person)
         editor.wait_connected()
         return editor
 

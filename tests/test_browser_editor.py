@@ -1,6 +1,7 @@
 """The web app end to end: real `accord serve`, headless Chromium, one browser context per
-person. Text goes through the real keyboard, CodeMirror, y-codemirror.next, y-websocket and
-the server, and comes back in the other person's editor."""
+person, each signed in to an account of their own. Text goes through the real keyboard,
+CodeMirror, y-codemirror.next, y-websocket and the server, and comes back in the other
+person's editor."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from playwright.sync_api import Locator, Page, expect
 from tests.helpers import Server
 
 if TYPE_CHECKING:  # imported for real by pytest, as a plugin (see tests/browser.py)
-    from tests.browser import Contexts, Editor
+    from tests.browser import Accounts, Contexts, Editor
 
 pytest_plugins = ["tests.browser"]
 pytestmark = pytest.mark.browser
@@ -43,22 +44,31 @@ def wait_markdown(server: Server, document_id: str, expected: str, editor: Edito
 
 
 def test_the_watch_sees_csp_violations_console_errors_and_dialogs(
-    server: Server, context: Contexts
+    server: Server, context: Contexts, accounts: Accounts
 ) -> None:
-    """Every other test relies on this watch staying quiet: prove it can speak."""
+    """Every other test relies on this watch staying quiet: prove it can speak, and that an
+    expected failed load (allow_status) excuses that one response and nothing else."""
     from tests.browser import eventually  # loaded by now, as the plugin (see the imports)
 
     ctx = context()
     page = ctx.new_page()
-    page.goto(server.url + "/")
+    accounts.sign_in(server, page, accounts.admin(server), via="api")
     expect(page.locator("#create-doc")).to_be_visible()
-    page.evaluate(
-        """() => {
+    expected = f"{server.url}/api/documents/{'e' * 22}"
+    unexpected = f"{server.url}/api/documents/{'u' * 22}"
+    context.allow_status(ctx, 404, expected)
+    statuses = page.evaluate(
+        """async (urls) => {
             document.body.setAttribute('style', 'color: red') // refused: style-src 'self'
             console.error('a deliberate console error')
             setTimeout(() => alert('a deliberate alert'))
-        }"""
+            const statuses = []
+            for (const url of urls) statuses.push((await fetch(url)).status)
+            return statuses
+        }""",
+        [expected, unexpected],
     )
+    assert statuses == [404, 404]
     expect(page.locator("body")).not_to_have_css("color", "rgb(255, 0, 0)")
     page.wait_for_function("window.__accordCsp.length > 0")
     problems: list[str] = []
@@ -70,20 +80,25 @@ def test_the_watch_sees_csp_violations_console_errors_and_dialogs(
     eventually(
         page,
         collected,
-        lambda found: len(found) >= 3 and any("CSP violation" in p for p in found),
-        "the watch to report the CSP violation, the console error and the alert",
+        lambda found: len(found) >= 4 and any("CSP violation" in p for p in found),
+        "the watch to report the CSP violation, the console error, the alert and the 404",
     )
     assert any("CSP violation" in p and "style-src" in p for p in problems), problems
     assert any("a deliberate console error" in p for p in problems), problems
     assert any("a deliberate alert" in p for p in problems), problems
+    failed = [p for p in problems if "status of 404" in p]
+    assert len(failed) == 1 and unexpected in failed[0], problems
 
 
 # -- the documents page ---------------------------------------------------------------------
 
 
-def test_create_a_document_and_find_it_in_the_list(server: Server, context: Contexts) -> None:
+def test_create_a_document_and_find_it_in_the_list(
+    server: Server, context: Contexts, accounts: Accounts
+) -> None:
+    """Admins and chairs create documents; the admin signs in through the login page."""
     page = context().new_page()
-    page.goto(server.url + "/")
+    accounts.sign_in(server, page, accounts.admin(server), via="ui", go_to="/")
     expect(page.locator("#doc-empty")).to_be_visible()
 
     page.locator("#new-title").fill("Acta de la asamblea")
@@ -94,22 +109,32 @@ def test_create_a_document_and_find_it_in_the_list(server: Server, context: Cont
     assert match is not None
     document_id = match.group(1)
     expect(page.locator("#doc-title")).to_have_text("Acta de la asamblea")
-    expect(page.locator("#name-form")).to_be_visible()  # first visit: who are you?
+    # the creator chairs it, and edits it at once
+    expect(page.locator("#status")).to_have_attribute("data-status", "connected")
+    expect(page.locator("#readonly")).to_be_hidden()
+    page.locator("#members").click()
+    expect(page.locator("#member-list li[data-user-id]")).to_have_count(1)
+    expect(page.locator("#member-list li[data-user-id]")).to_have_attribute("data-role", "chair")
 
     page.go_back()
     item = page.locator(f'#doc-list li[data-document-id="{document_id}"]')
     expect(item.locator("a")).to_have_text("Acta de la asamblea")
     expect(item.locator("a")).to_have_attribute("href", f"/documents/{document_id}")
+    expect(item.locator(".role")).to_have_attribute("data-role", "chair")
 
     item.locator("a").click()
     expect(page.locator("#doc-title")).to_have_text("Acta de la asamblea")
 
 
 def test_language_switch_changes_the_strings_and_persists(
-    server: Server, context: Contexts
+    server: Server, context: Contexts, accounts: Accounts
 ) -> None:
-    page = context(locale="en-US").new_page()
-    page.goto(server.url + "/")
+    # a chair (who may create documents) whose account is in English
+    document_id = server.create_document("Idiomas")
+    lena = accounts.add(server, "Lena", language="en", documents={document_id: "chair"})
+    ctx = context(locale="en-US")
+    page = ctx.new_page()
+    accounts.sign_in(server, page, lena, via="api")
     heading = page.locator("h1")
     create = page.locator("#create-doc")
     switch = page.locator("#lang-switch")
@@ -130,13 +155,20 @@ def test_language_switch_changes_the_strings_and_persists(
     expect(switch).to_have_value("es")
     expect(heading).to_have_text("Documentos")
     expect(create).to_have_text("Crear documento")
+    # the account keeps the choice too (for its other browsers)
+    accounts.eventually(
+        page,
+        lambda: ctx.request.get(server.url + "/api/me").json()["language"],
+        lambda language: language == "es",
+        "the account's language to be Spanish",
+    )
 
     # the choice holds on the editor too, and switching back works there
-    document_id = server.create_document("Idiomas")
     page.goto(f"{server.url}/documents/{document_id}")
-    expect(page.locator("#name-submit")).to_have_text("Continuar")
+    members = page.locator("#members")
+    expect(members).to_have_text("Integrantes")
     switch.select_option("en")
-    expect(page.locator("#name-submit")).to_have_text("Continue")
+    expect(members).to_have_text("Members")
 
     page.goto(server.url + "/")
     expect(switch).to_have_value("en")
@@ -167,24 +199,28 @@ def test_two_people_edit_the_same_document(server: Server, open_editor: OpenEdit
 
 
 def test_remote_cursor_label_and_who_is_here(server: Server, open_editor: OpenEditor) -> None:
+    """Names come from the accounts: Ana's is "Ana (FNM)" to the others (her organization's
+    short name), Beto has no organization."""
     document_id = server.create_document("Cursores")
     ana = open_editor(server, document_id, "Ana")
     beto = open_editor(server, document_id, "Beto")
+    assert ana.person is not None and ana.person.label == "Ana (FNM)"
 
-    for page in (ana.page, beto.page):
+    for page, me, other in ((ana.page, ana, beto), (beto.page, beto, ana)):
         who = page.locator("#who li[data-client-id]")
         expect(who).to_have_count(2)
-        expect(who.locator(".name")).to_have_text(
-            ["Ana", "Beto"] if page is ana.page else ["Beto", "Ana"]  # self first
-        )
+        # self first; the others as the server names them
+        expect(who.locator(".name").first).to_have_text(re.compile(rf"^{me.name}\b"))
+        expect(who.locator(".name").nth(1)).to_have_text(other.person.label)  # type: ignore[union-attr]
         expect(page.locator("#who li[data-self=true] .name")).to_have_count(1)
+        expect(page.locator("#account-link")).to_have_text(me.name)
 
     ana.type("Primera línea\nsegunda")
     beto.expect_text("Primera línea\nsegunda")
     label = beto.page.locator(".cm-editor .cm-ySelectionInfo")
     caret = beto.page.locator(".cm-editor .cm-ySelectionCaret")
     expect(label).to_have_count(1)
-    expect(label).to_have_text("Ana")
+    expect(label).to_have_text("Ana (FNM)")
     expect(label).to_be_visible()
     # the label is drawn beside the text, not in it (nor read out as part of it)
     expect(beto.content).not_to_contain_text("Ana")
@@ -387,7 +423,7 @@ def test_offline_edits_survive_a_reload(server: Server, open_editor: OpenEditor)
 
     beto.page.reload()
     beto.expect_text("Base. Escrito sin conexión.")  # from IndexedDB
-    expect(beto.page.locator("#name-form")).to_be_hidden()  # the name was remembered
+    expect(beto.page.locator("#account-link")).to_have_text("Beto")  # still signed in
     expect(beto.status).not_to_have_attribute("data-status", "connected")
     expect(beto.saved).to_have_attribute("data-saved", "false")
     assert ana.text() == "Base."
@@ -403,22 +439,33 @@ def test_offline_edits_survive_a_reload(server: Server, open_editor: OpenEditor)
 # -- documents that do not exist ------------------------------------------------------------
 
 
-def test_a_missing_document_page_is_a_404_with_a_message(server: Server, context: Contexts) -> None:
+def test_a_missing_document_page_is_a_404_with_a_message(
+    server: Server, context: Contexts, accounts: Accounts
+) -> None:
+    """A document that does not exist, and one that exists but is not this person's, answer
+    the same: a 404 page with a message."""
+    mine = server.create_document("Mío")
+    others = server.create_document("Ajeno")
+    ana = accounts.add(server, "Ana", documents={mine: "delegate"})
     ctx = context()
-    # the browser logs the page's own 404 status; that one is expected here
-    context.allow(ctx, r"status of 404 .*/documents/")
     page = ctx.new_page()
+    accounts.sign_in(server, page, ana, via="api")
     missing = "x" * 22  # a well-formed id that names no document
-    response = page.goto(f"{server.url}/documents/{missing}")
-    assert response is not None
-    assert response.status == 404
-    expect(page.locator("#error")).to_be_visible()
-    expect(page.locator("#error")).to_contain_text("This document does not exist.")
-    expect(page.locator(".cm-content")).to_have_count(0)
+    for document_id in (missing, others):
+        url = f"{server.url}/documents/{document_id}"
+        # the browser logs the page's own 404 status; that one is expected here
+        context.allow_status(ctx, 404, url)
+        response = page.goto(url)
+        assert response is not None
+        assert response.status == 404
+        expect(page.locator("#error")).to_be_visible()
+        expect(page.locator("#error")).to_contain_text("This document does not exist.")
+        expect(page.locator(".cm-content")).to_have_count(0)
+        expect(page.locator("body")).not_to_contain_text("Ajeno")
 
 
 def test_an_unknown_document_at_the_socket_shows_the_error(
-    server: Server, context: Contexts
+    server: Server, context: Contexts, accounts: Accounts
 ) -> None:
     """The page and the API say the document exists; only the sync socket says it does not
     (as when a document disappears between loading the page and connecting). The server
@@ -431,6 +478,7 @@ def test_an_unknown_document_at_the_socket_shows_the_error(
     ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS.)"""
     real = server.create_document("Real")
     ghost = "g" * 22
+    ana = accounts.add(server, "Ana", documents={real: "delegate"})
     ctx = context()
     ctx.add_init_script(
         "new MutationObserver((records, observer) => {"
@@ -448,11 +496,12 @@ def test_an_unknown_document_at_the_socket_shows_the_error(
                 "markdown": "",
                 "html": "",
                 "updated_at": "2026-01-01T00:00:00.000Z",
+                "role": "delegate",
             }
         ),
     )
     page = ctx.new_page()
-    page.goto(f"{server.url}/documents/{real}")
+    accounts.sign_in(server, page, ana, via="api", go_to=f"/documents/{real}")
     expect(page.locator("body")).to_have_attribute("data-document-id", ghost)
     expect(page.locator("#doc-title")).to_have_text("Fantasma")  # the API part was believed
     error = page.locator("#error")

@@ -12,12 +12,13 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pycrdt import Doc, Text, TransactionEvent, get_state
 
-from server.errors import InvalidPayload, ReadOnly
+from server.errors import InvalidPayload, ReadOnly, SyncError
 from server.sync import protocol
 from server.sync.awareness import Presence
 from server.sync.peer import Peer
@@ -47,6 +48,21 @@ def stamp(entry: AwarenessEntry, identity: dict[str, str]) -> AwarenessEntry:
 def is_panic(exc: BaseException) -> bool:
     """A Rust panic inside pycrdt (pyo3's PanicException derives from BaseException)."""
     return not isinstance(exc, Exception) and type(exc).__name__ == "PanicException"
+
+
+@contextmanager
+def untrusted() -> Iterator[None]:
+    """pycrdt work on client input: any failure, a Rust panic included, is InvalidPayload."""
+    try:
+        yield
+    except SyncError:
+        raise
+    except Exception as exc:
+        raise InvalidPayload("invalid update") from exc
+    except BaseException as exc:
+        if is_panic(exc):
+            raise InvalidPayload("invalid update") from None
+        raise
 
 
 class Room:
@@ -221,28 +237,16 @@ class Room:
         """A read-only client may send what the server already has (a browser replays its
         local copy on connect); that is dropped. Anything new is refused with 4403. The
         room's Doc never sees the update: it is tried on a scratch copy."""
-        try:
+        with untrusted():
             claimed = protocol.parse_state_vector(get_state(update))
-        except Exception as exc:
-            raise InvalidPayload("invalid update") from exc
-        except BaseException as exc:
-            if is_panic(exc):
-                raise InvalidPayload("invalid update") from None
-            raise
         held = protocol.parse_state_vector(self.doc.get_state())
         if any(clock > held.get(client, 0) for client, clock in claimed.items()):
             raise ReadOnly("this connection is read-only")
         scratch = self._new_doc(self.doc.get_update(), observe=False)
         before = scratch.get_update()
-        try:
+        with untrusted():
             scratch.apply_update(update)
             changed = scratch.get_update() != before
-        except Exception as exc:
-            raise InvalidPayload("invalid update") from exc
-        except BaseException as exc:
-            if is_panic(exc):
-                raise InvalidPayload("invalid update") from None
-            raise
         if changed:
             raise ReadOnly("this connection is read-only")
 
