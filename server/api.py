@@ -22,6 +22,11 @@ MAX_BODY = 64 * 1024
 
 
 async def read_json(request: Request) -> dict[str, Any]:
+    """The request's JSON object. Only ``application/json`` is read: a cross-site form can
+    send text/plain without a CORS preflight, never JSON (this also stops login CSRF)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise BadRequest("the request body must be application/json")
     body = await request.body()
     if len(body) > MAX_BODY:
         raise BadRequest("request body too large")

@@ -122,4 +122,9 @@ class RateLimit:
         for key in keys:
             self._failures[key].append(moment)
         if len(self._failures) > 10_000:  # bounded memory under a spray of addresses
-            self._failures.clear()
+            for key in [
+                k for k, v in self._failures.items() if not v or v[-1] < moment - self.window
+            ]:
+                del self._failures[key]
+            while len(self._failures) > 10_000:  # still full: forget the oldest keys
+                del self._failures[next(iter(self._failures))]

@@ -27,7 +27,7 @@ class Settings:
         "Largest websocket message accepted, in bytes; larger ones close the socket with 1009.",
     )
     send_queue_messages: int = setting(
-        2048,
+        16384,
         "Messages queued for one slow client before it is disconnected with 1013.",
     )
     room_unload_seconds: float = setting(

@@ -387,22 +387,6 @@ def sign_in(server: Server, page: Page, person: Person, via: str = "ui", go_to: 
         raise ValueError(f"via must be 'ui' or 'api', not {via!r}")
 
 
-class Accounts:
-    """The ``accounts`` fixture: the helpers above, for test modules that may not import this
-    one (see the module's docstring)."""
-
-    add = staticmethod(add_person)
-    set_role = staticmethod(set_role)
-    admin = staticmethod(admin_of)
-    sign_in = staticmethod(sign_in)
-    eventually = staticmethod(lambda *args, **kwargs: eventually(*args, **kwargs))
-
-
-@pytest.fixture
-def accounts() -> type[Accounts]:
-    return Accounts
-
-
 @dataclass
 class Editor:
     """One user's editor page."""
@@ -467,7 +451,7 @@ class Editor:
 
     def wait_text(self, predicate: Callable[[str], bool], what: str) -> str:
         """Wait (generously) until this browser's Y.Text satisfies `predicate`."""
-        return eventually(self.page, self.text, predicate, what)
+        return str(eventually(self.page, self.text, predicate, what))
 
     def eventually(
         self, read: Callable[[], Any], predicate: Callable[[Any], bool], what: str
@@ -527,13 +511,29 @@ def flush_indexeddb(page: Page, document_id: str) -> None:
     )
 
 
+class Accounts:
+    """The ``accounts`` fixture: the helpers above, for test modules that may not import this
+    one (see the module's docstring)."""
+
+    add = staticmethod(add_person)
+    set_role = staticmethod(set_role)
+    admin = staticmethod(admin_of)
+    sign_in = staticmethod(sign_in)
+    eventually = staticmethod(eventually)
+
+
+@pytest.fixture
+def accounts() -> type[Accounts]:
+    return Accounts
+
+
 # The people open_editor makes on first use: Ana belongs to an organization, Beto to none.
 ORGANIZATIONS = {"Ana": "FNM"}
 
 
 @pytest.fixture
 def open_editor(context: Contexts) -> Callable[..., Editor]:
-    """``open_editor(server, document_id, "Ana", link=False, role="delegate", via="ui")``
+    """``open_editor(server, document_id, "Ana", link=False, role="delegate", via="api")``
     -> a connected Editor.
 
     A name seen for the first time on `server` becomes a new account (see ORGANIZATIONS);
@@ -548,7 +548,7 @@ def open_editor(context: Contexts) -> Callable[..., Editor]:
         who: str | Person,
         link: bool = False,
         role: str | None = "delegate",
-        via: str = "ui",
+        via: str = "api",
     ) -> Editor:
         if isinstance(who, Person):
             person = who

@@ -181,7 +181,7 @@ def test_language_switch_changes_the_strings_and_persists(
 
 def test_two_people_edit_the_same_document(server: Server, open_editor: OpenEditor) -> None:
     document_id = server.create_document("Declaración")
-    ana = open_editor(server, document_id, "Ana")
+    ana = open_editor(server, document_id, "Ana", via="ui")  # through the login page
     beto = open_editor(server, document_id, "Beto")
 
     ana.type("Hola desde Ana.")
