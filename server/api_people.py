@@ -46,14 +46,15 @@ async def sign_in(request: Request) -> Response:
         raise BadRequest("email and password are required")
     limits: RateLimit = request.app.state.login_limits
     address = request.client.host if request.client else "?"
-    limits.check(f"email:{email}", f"address:{address}")
+    keys = (f"email:{email}", f"address:{address}")
+    limits.attempt(*keys)
     db: Database = request.app.state.db
     found = await db.read(lambda conn: people.password_hash_of(conn, email))
     # argon2 is slow on purpose: verify off the event loop so nobody else waits.
     valid = await asyncio.to_thread(verify, found[1] if found else None, password)
     if not valid or found is None:
-        limits.fail(f"email:{email}", f"address:{address}")
         raise Unauthorized("wrong email or password")
+    limits.forgive(*keys)
     user_id = found[0]
     secret = await db.write(lambda conn: sessions.start_session(conn, user_id))
     user = await db.read(lambda conn: people.user_by_id(conn, user_id))

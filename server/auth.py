@@ -117,6 +117,18 @@ class RateLimit:
             if len(failures) >= self.limit:
                 raise TooManyRequests("too many attempts; wait a minute and try again")
 
+    def attempt(self, *keys: str) -> None:
+        """Check and count an attempt in one step, before any await: guesses sent at the
+        same moment cannot all slip past the check. A success calls `forgive`."""
+        self.check(*keys)
+        self.fail(*keys)
+
+    def forgive(self, *keys: str) -> None:
+        for key in keys:
+            failures = self._failures.get(key)
+            if failures:
+                failures.pop()
+
     def fail(self, *keys: str) -> None:
         moment = time.monotonic()
         for key in keys:

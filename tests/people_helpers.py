@@ -320,12 +320,16 @@ class Browser:
     def close(self) -> None:
         self.http.close()
 
-    def sign_in(self, person: Person | str, password: str | None = None) -> httpx.Response:
+    def sign_in(
+        self, person: Person | str, password: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         email = person.email if isinstance(person, Person) else person
         if password is None:
             assert isinstance(person, Person)
             password = person.password
-        return self.request("POST", "/api/session", json={"email": email, "password": password})
+        return self.request(
+            "POST", "/api/session", json={"email": email, "password": password}, **kwargs
+        )
 
     def signed_in(self, person: Person) -> Browser:
         response = self.sign_in(person)

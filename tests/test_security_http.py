@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
 
@@ -251,6 +253,28 @@ def test_session_cookie_attributes(server: Server) -> None:
         assert "max-age=0" in cleared.lower() or "expires=thu, 01 jan 1970" in cleared.lower()
 
 
+def test_session_cookie_is_secure_behind_an_https_proxy(server: Server) -> None:
+    """Behind a TLS proxy on the same host (trusted for X-Forwarded-Proto), the cookie is
+    Secure."""
+    someone = add_person(server.db, "proxied")
+    with Browser(server) as browser:
+        response = browser.sign_in(someone, headers={"X-Forwarded-Proto": "https"})
+        assert response.status_code == 200, response.text
+        [header] = set_cookie_headers(response, "accord_session")
+        cookie = SimpleCookie()
+        cookie.load(header)
+        assert cookie["accord_session"]["secure"] is True
+
+
+def test_api_tokens_are_not_taken_from_the_query_string(server: Server) -> None:
+    """Only the sync socket reads ``?token=`` (a browser cannot set its headers); over HTTP a
+    token in the URL, where logs and Referer headers keep it, is not accepted."""
+    someone = add_person(server.db, "query")
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        assert anonymous.get("/api/me", params={"token": someone.token}).status_code == 401
+        assert anonymous.get("/api/me", headers=someone.bearer).status_code == 200
+
+
 # -- signing in --------------------------------------------------------------------------------
 
 
@@ -272,6 +296,21 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     instance = Server(tmp_path_factory.mktemp("limits") / "accord.db").start()
     yield instance
     instance.stop()
+
+
+def test_login_from_a_cross_site_form_is_refused(server: Server) -> None:
+    """A cross-site form can POST text/plain that happens to be JSON without a preflight (and
+    sign the visitor in as the attacker): only application/json bodies are read."""
+    someone = add_person(server.db, "formed")
+    body = json.dumps({"email": someone.email, "password": someone.password})
+    with Browser(server) as browser:
+        for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+            response = browser.post(
+                "/api/session", content=body, headers={"Content-Type": content_type}
+            )
+            assert response.status_code == 400, (content_type, response.text)
+            assert browser.session is None
+        assert browser.sign_in(someone).status_code == 200
 
 
 def test_login_rate_limit(own_server: Server) -> None:
@@ -327,6 +366,38 @@ def test_invitation_link_works_once(server: Server) -> None:
         assert second.get(f"/api/links/{token}").status_code == 404
         never = second.get("/api/links/" + "x" * 43)
         assert never.content == second.get(f"/api/links/{token}").content
+
+
+def test_invitation_link_used_at_once_works_once(server: Server) -> None:
+    """Five people use the same link at the same moment: exactly one gets in."""
+    chair = add_person(server.db, "chair")
+    document_id = add_document(server.db, chair)
+    with Browser(server) as browser:
+        browser.signed_in(chair)
+        _, token = invite(browser, document_id, "delegate")
+
+    async def all_at_once() -> list[int]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+            responses = await asyncio.gather(
+                *(
+                    client.post(
+                        f"/api/links/{token}",
+                        json={
+                            "email": f"carrera.{i}.{token[:6].lower()}@test.accord",
+                            "name": f"Carrera {i}",
+                            "password": "una-clave-larga",
+                        },
+                    )
+                    for i in range(5)
+                )
+            )
+        return [r.status_code for r in responses]
+
+    assert sorted(asyncio.run(all_at_once())) == [200, 404, 404, 404, 404]
+    members = httpx.get(
+        f"{server.url}/api/documents/{document_id}/members", headers=chair.bearer, timeout=30
+    ).json()["members"]
+    assert sorted(m["role"] for m in members) == ["chair", "delegate"]
 
 
 def test_expired_link_is_dead(server: Server) -> None:
@@ -414,3 +485,52 @@ def test_only_chairs_manage_members(server: Server, http: httpx.Client) -> None:
     listing = http.get(members_path, headers=delegate.bearer).json()
     assert listing["can_manage"] is False
     assert all(m["email"] is None for m in listing["members"])  # emails are for chairs
+    assert listing["invitations"] == []
+
+
+def test_invitations_belong_to_their_document(server: Server) -> None:
+    """A chair of one document cannot revoke another document's invitation by its number,
+    nor tell whether it exists; its own chair can revoke it, and then the link is dead."""
+    chair = add_person(server.db, "chair")
+    intruder = add_person(server.db, "intruder")
+    document_id = add_document(server.db, chair)
+    own_document = add_document(server.db, intruder)
+    with Browser(server) as browser, Browser(server) as other:
+        browser.signed_in(chair)
+        other.signed_in(intruder)
+        link_id, token = invite(browser, document_id, "chair")
+        attempt = other.delete(f"/api/documents/{own_document}/invitations/{link_id}")
+        never = other.delete(f"/api/documents/{own_document}/invitations/{link_id + 10_000}")
+        assert attempt.status_code == never.status_code == 404
+        assert attempt.content == never.content
+        assert other.get(f"/api/links/{token}").status_code == 200  # still valid
+        assert (
+            browser.delete(f"/api/documents/{document_id}/invitations/{link_id}").status_code == 204
+        )
+        assert other.get(f"/api/links/{token}").status_code == 404
+        pending = browser.get(f"/api/documents/{document_id}/members").json()["invitations"]
+        assert pending == []
+
+
+def test_login_rate_limit_holds_under_concurrent_guesses(own_server: Server) -> None:
+    """Guesses sent all at once must not slip past the limit: at most 5 are ever checked
+    (answered 401); the others are refused (429) without trying the password."""
+    target = add_person(own_server.db, "target")
+
+    async def guess_all_at_once() -> list[int]:
+        async with httpx.AsyncClient(base_url=own_server.url, timeout=60) as client:
+            responses = await asyncio.gather(
+                *(
+                    client.post(
+                        "/api/session",
+                        json={"email": target.email, "password": f"guess-number-{i}"},
+                    )
+                    for i in range(12)
+                )
+            )
+        return [r.status_code for r in responses]
+
+    statuses = asyncio.run(guess_all_at_once())
+    assert set(statuses) <= {401, 429}
+    checked = statuses.count(401)
+    assert checked <= 5, f"{checked} of 12 concurrent guesses were checked (limit 5)"

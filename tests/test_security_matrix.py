@@ -199,7 +199,8 @@ def test_read_only_may_replay_what_the_server_has(cast: Cast, role: str) -> None
 
 @pytest.mark.parametrize("token", ["", "acc_not-a-real-token", "revoked"])
 def test_bad_credentials_are_not_signed_in(cast: Cast, token: str) -> None:
-    """No token, an unknown one, or a revoked one: 4401 before anything is said."""
+    """No token, an unknown one, or a revoked one: 4401 before anything is said, and the
+    same 4401 for a document that does not exist (nothing to learn before signing in)."""
     server = cast.server
     document_id = cast.document()
     if token == "revoked":
@@ -212,11 +213,15 @@ def test_bad_credentials_are_not_signed_in(cast: Cast, token: str) -> None:
         token = person.token
 
     async def scenario() -> None:
-        actor = RoleClient(server, document_id, token or None)
-        await actor.connect(handshake=False)
-        assert await actor.wait_closed() == 4401
-        assert actor.frames == []
-        await actor.close()
+        answers = []
+        for target in (document_id, missing_document_id(), "not-even-an-id"):
+            actor = RoleClient(server, target, token or None)
+            await actor.connect(handshake=False)
+            answers.append((await actor.wait_closed(), actor.close_reason))
+            assert actor.frames == []
+            await actor.close()
+        assert answers[0][0] == 4401
+        assert answers[0] == answers[1] == answers[2]
 
     run(scenario())
 
@@ -354,5 +359,34 @@ def test_real_read_only_client_with_offline_edits(cast: Cast, role: str) -> None
             )
             assert close["code"] == 4403
         await witness.close()
+
+    run(scenario())
+
+
+@pytest.mark.node
+@pytest.mark.parametrize(("role", "code"), [("anonymous", 4401), ("non-member", 4404)])
+def test_real_client_refused(cast: Cast, role: str, code: int) -> None:
+    """The real client, refused, is told why (4401 / 4404), never syncs, never sees the text,
+    and is not shown to the members."""
+    server = cast.server
+    document_id = cast.document()
+
+    async def scenario() -> None:
+        witness = await RoleClient(server, document_id, cast.witness.token).connect()
+        with NodeClient(role) as node:
+            await asyncio.to_thread(node.insert, 0, "intrusa ")
+            await asyncio.to_thread(
+                node.connect, sync_base(server, cast.token(role)), document_id, None, False
+            )
+            close = await asyncio.to_thread(
+                node.wait_event, lambda e: e.get("event") == "close", 0, "a close"
+            )
+            assert close["code"] == code
+            assert not [e for e in node.events if e.get("event") == "synced"]
+            assert SEED not in node.text
+        await witness.barrier()
+        assert b"intrusa" not in b"".join(witness.frames)
+        assert witness.present() == {}
+        assert stored_text(server.db, document_id) == SEED
 
     run(scenario())

@@ -26,6 +26,7 @@ from tests.people_helpers import (
     accord,
     add_document,
     add_person,
+    awareness_claiming,
     content_update,
     new_token,
     run,
@@ -102,11 +103,16 @@ def test_sign_out_closes_that_sessions_sockets(server: Server) -> None:
             ).connect()
             by_token = await RoleClient(server, document_id, delegate.token).connect()
             rows = stored_rows(server.db, document_id)
+            gone = socket.doc.client_id
+            await socket.send(awareness_claiming(gone, "Delegada"))
+            await wait_until(lambda: gone in witness.present(), "the leaver's presence")
 
             response = await asyncio.to_thread(leaving.sign_out)
             assert response.status_code == 204, response.text
             await refused_edit(socket, server, document_id, after)
             assert await closed_within(socket) == 4401
+            # and they are no longer shown as present
+            await wait_until(lambda: gone not in witness.present(), "the presence to go")
 
             await witness.barrier()
             assert after.encode() not in b"".join(witness.frames)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pycrdt import Doc, Text, TransactionEvent, get_state
+from pycrdt import Doc, Text, TransactionEvent, get_update
 
 from server.errors import InvalidPayload, ReadOnly, SyncError
 from server.sync import protocol
@@ -238,9 +238,9 @@ class Room:
         local copy on connect); that is dropped. Anything new is refused with 4403. The
         room's Doc never sees the update: it is tried on a scratch copy."""
         with untrusted():
-            claimed = protocol.parse_state_vector(get_state(update))
-        held = protocol.parse_state_vector(self.doc.get_state())
-        if any(clock > held.get(client, 0) for client, clock in claimed.items()):
+            # The part of the update the server lacks: any struct in it is new content.
+            missing = get_update(update, self.doc.get_state())
+        if protocol.Reader(missing).var_uint() > 0:
             raise ReadOnly("this connection is read-only")
         scratch = self._new_doc(self.doc.get_update(), observe=False)
         before = scratch.get_update()
