@@ -143,7 +143,7 @@ export function editorPage (app, id, me) {
   readOnly.attach(view)
   livePreview(preview, ytext)
   // the server names us to the others; this is how we see ourselves
-  me.then((user) => provider.awareness.setLocalStateField('user', userFor(user.name, user.color)), () => {})
+  me.then((user) => provider.awareness.setLocalStateField('user', userFor(user.organization ? `${user.name} (${user.organization.short_name})` : user.name, user.color)), () => {})
   // connect once the local copy is loaded: loaded later, it would go to the server as a new
   // update, which a read-only connection may not send
   const loaded = new Promise((resolve) => setTimeout(resolve, LOCAL_LOAD_MS))
