@@ -77,8 +77,10 @@ async def change_role(request: Request) -> Response:
         current = members.role_of(conn, document_id, user_id)
         if current is None:
             raise NotFound("not a member")
-        if current == "chair" and role != "chair" and members.chairs_left(conn, document_id) < 2:
-            raise Conflict("a document keeps at least one chair")
+        if current == "chair" and role != "chair":
+            if members.chairs_left(conn, document_id) < 2:
+                raise Conflict("a document keeps at least one chair")
+            sessions.revoke_links_by(conn, user_id, document_id)
         members.set_role(conn, document_id, user_id, role)
 
     await db.write(change)
@@ -96,8 +98,10 @@ async def remove_member(request: Request) -> Response:
         current = members.role_of(conn, document_id, user_id)
         if current is None:
             raise NotFound("not a member")
-        if current == "chair" and members.chairs_left(conn, document_id) < 2:
-            raise Conflict("a document keeps at least one chair")
+        if current == "chair":
+            if members.chairs_left(conn, document_id) < 2:
+                raise Conflict("a document keeps at least one chair")
+            sessions.revoke_links_by(conn, user_id, document_id)
         members.remove(conn, document_id, user_id)
 
     await db.write(remove)

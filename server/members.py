@@ -94,3 +94,14 @@ def is_chair_anywhere(conn: sqlite3.Connection, user_id: int) -> bool:
         "SELECT 1 FROM memberships WHERE user_id = ? AND role = 'chair' LIMIT 1", (user_id,)
     ).fetchone()
     return row is not None
+
+
+def sole_chair_of(conn: sqlite3.Connection, user_id: int) -> list[str]:
+    """Titles of the documents whose only chair is this person."""
+    rows = conn.execute(
+        "SELECT d.title FROM memberships m JOIN documents d ON d.id = m.document_id "
+        "WHERE m.user_id = ? AND m.role = 'chair' AND (SELECT count(*) FROM memberships o "
+        "WHERE o.document_id = m.document_id AND o.role = 'chair') = 1",
+        (user_id,),
+    ).fetchall()
+    return [str(row[0]) for row in rows]

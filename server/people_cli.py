@@ -137,6 +137,10 @@ def users_reset(args: argparse.Namespace) -> int:
 def users_remove(args: argparse.Namespace) -> int:
     def remove(conn: sqlite3.Connection) -> None:
         user = person(conn, args.email)
+        sole = members.sole_chair_of(conn, user.id)
+        if sole:
+            titles = ", ".join(repr(title) for title in sole)
+            raise AccordError(f"{args.email} is the only chair of {titles}: appoint another first")
         sessions.end_all_sessions(conn, user.id)
         people.remove_user(conn, user.id)
 

@@ -177,3 +177,11 @@ def unused_setup_link_exists(conn: sqlite3.Connection) -> bool:
         (now(),),
     ).fetchone()
     return row is not None
+
+
+def revoke_links_by(conn: sqlite3.Connection, user_id: int, document_id: str) -> None:
+    """A chair lowered or removed: the invitations they made stop working."""
+    conn.execute(
+        "UPDATE links SET used_at = ? WHERE created_by = ? AND document_id = ? AND used_at IS NULL",
+        (now(), user_id, document_id),
+    )
