@@ -180,21 +180,47 @@ class Writer:
         self.group_seconds = group_ms / 1000
         self._queue: queue.SimpleQueue[tuple[Job, asyncio.Future[Any]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._checkpointer: threading.Thread | None = None
+        self._stopping = threading.Event()
         self.commits = 0
 
     def start(self) -> None:
         conn = connect(self.path)
         migrate(conn)
+        # Checkpoints fsync the main file; inside a commit they would hold up the broadcast of
+        # that commit's updates. A separate thread runs them instead (WAL lets it proceed
+        # while the writer commits).
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._stopping.clear()
         self._thread = threading.Thread(
             target=self._run, args=(conn,), name="accord-writer", daemon=True
         )
         self._thread.start()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint, name="accord-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
+            self._checkpointer = None
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+
+    def _checkpoint(self, interval: float = 1.0) -> None:
+        conn = connect(self.path)
+        try:
+            while not self._stopping.wait(interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    log.warning("a WAL checkpoint failed; the next one will retry", exc_info=True)
+        finally:
+            conn.close()
 
     def submit(self, job: Job) -> asyncio.Future[Any]:
         """Queue ``job(conn)``; the future resolves once its transaction is committed."""
