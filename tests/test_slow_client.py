@@ -75,3 +75,16 @@ def test_sync_frames_pass_through_unchanged_for_others(server: Server) -> None:
             await c.close()
 
     asyncio.run(scenario())
+
+
+def test_websocket_compression_is_never_negotiated(server: Server) -> None:
+    """permessage-deflate is off: a client that offers it gets plain frames."""
+    document_id = server.create_document()
+
+    async def scenario() -> None:
+        async with websockets.connect(server.sync_url(document_id), compression="deflate") as ws:
+            assert ws.response is not None
+            assert "sec-websocket-extensions" not in ws.response.headers
+            assert ws.protocol.extensions == []
+
+    asyncio.run(scenario())
