@@ -129,7 +129,9 @@ def test_migrations_are_recorded_and_idempotent() -> None:
         assert {"documents", "updates", "document_states", "_migrations"} <= tables
         assert dbmod.migrate(connection) == []
         assert dbmod.migrate(connection) == []
-        assert connection.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0] == len(dbmod.MIGRATIONS)
+        assert connection.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0] == len(
+            dbmod.MIGRATIONS
+        )
 
 
 def test_migrations_survive_reopening_a_file(tmp_path: Path) -> None:
