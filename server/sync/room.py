@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pycrdt import Doc, Text, TransactionEvent, get_update
+from pycrdt import Doc, Subscription, Text, TransactionEvent, get_update
 
 from server.errors import InvalidPayload, ReadOnly, SyncError
 from server.sync import protocol
@@ -88,6 +88,7 @@ class Room:
         self.appended = 0
         self.broken = False
         self._changes: list[bytes] = []
+        self._subscription: Subscription | None = None
         self.doc = self._new_doc(state)
 
     # -- the document -------------------------------------------------------------------
@@ -98,8 +99,16 @@ class Room:
         if state != EMPTY_UPDATE:
             doc.apply_update(state)
         if observe:
-            doc.observe(self._on_transaction)
+            # The Doc (Rust) holds this callback and so the Room: Python's cycle collector
+            # cannot see through it, so `close` must unobserve or the room never dies.
+            self._subscription = doc.observe(self._on_transaction)
         return doc
+
+    def close(self) -> None:
+        """Release the Doc: called when the room is unloaded."""
+        if self._subscription is not None:
+            self.doc.unobserve(self._subscription)
+            self._subscription = None
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         update = event.update
@@ -138,6 +147,7 @@ class Room:
 
     def _rebuild(self) -> None:
         stored = self.updates.load_now(self.document_id)
+        self.close()
         doc = self._new_doc(stored.state)
         for update in self.unsaved:  # idempotent if some are already committed
             doc.apply_update(update)

@@ -33,6 +33,7 @@ class Rooms:
         room = self.open.get(document_id)
         if room is not None and room.broken:
             del self.open[document_id]
+            room.close()
             room = None
         if room is not None:
             return room
@@ -88,6 +89,7 @@ class Rooms:
         if room.peers or self.open.get(room.document_id) is not room:
             return
         del self.open[room.document_id]
+        room.close()
         log.info("room unloaded; %d open", len(self.open))
 
     def _compact(self, room: Room) -> None:
