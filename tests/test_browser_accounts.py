@@ -245,3 +245,43 @@ def test_markup_in_names_and_titles_is_shown_as_text(
 
     for each in (page, her.page, ana.page):
         no_injection(each)
+
+
+def test_markup_in_organization_names_and_invitations_is_shown_as_text(
+    server: Server, context: Contexts, accounts: Accounts
+) -> None:
+    import sqlite3
+
+    import httpx
+
+    document_id = server.create_document(XSS_TITLE)
+    mallory = accounts.add(
+        server,
+        "Mallory",
+        email="mallory2@test.accord",
+        organization="XSS",
+        documents={document_id: "delegate"},
+    )
+    with sqlite3.connect(server.db) as conn:  # an organization named with markup
+        conn.execute("UPDATE organizations SET name = ? WHERE short_name = 'XSS'", (XSS_NAME,))
+    conn.close()
+
+    # the account page shows the organization's name
+    ctx = context()
+    page = ctx.new_page()
+    accounts.sign_in(server, page, mallory, via="api")
+    page.goto(server.url + "/account")
+    expect(page.locator("#account-organization")).to_contain_text(XSS_NAME)
+    no_injection(page)
+
+    # an invitation page, opened by someone not signed in, shows the document's title
+    created = httpx.post(
+        f"{server.url}/api/documents/{document_id}/invitations",
+        json={"role": "reviewer"},
+        headers=server.headers,
+    )
+    assert created.status_code == 201, created.text
+    guest = context().new_page()
+    guest.goto(created.json()["url"])
+    expect(guest.locator("#app")).to_contain_text(XSS_TITLE)
+    no_injection(guest)
