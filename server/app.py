@@ -8,16 +8,18 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette_csrf.middleware import CSRFMiddleware
 
 from server import access_watch, api, api_members, api_people, pages, people, sessions
@@ -126,6 +128,20 @@ class JSONCSRFMiddleware(CSRFMiddleware):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    async def send(self, message: Message, send: Send, scope: Scope) -> None:
+        # The token cookie is Secure whenever the site is served over HTTPS, like the session.
+        if message["type"] == "http.response.start" and self.cookie_name not in Request(scope).cookies:
+            secure = scope.get("scheme") == "https"
+            cookie = SimpleCookie()
+            cookie[self.cookie_name] = self._generate_csrf_token()
+            cookie[self.cookie_name]["path"] = "/"
+            cookie[self.cookie_name]["samesite"] = "lax"
+            if secure:
+                cookie[self.cookie_name]["secure"] = True
+            headers = MutableHeaders(scope=message)
+            headers.append("set-cookie", cookie.output(header="").strip())
+        await send(message)
 
     def _get_error_response(self, request: Request) -> Response:
         return JSONResponse({"error": "missing or wrong CSRF token"}, status_code=403)

@@ -264,6 +264,15 @@ def test_session_cookie_is_secure_behind_an_https_proxy(server: Server) -> None:
         cookie = SimpleCookie()
         cookie.load(header)
         assert cookie["accord_session"]["secure"] is True
+        # the CSRF token's cookie too (JS must read it, so it cannot be HttpOnly)
+        fresh = httpx.get(f"{server.url}/login", headers={"X-Forwarded-Proto": "https"})
+        [token_header] = set_cookie_headers(fresh, "csrftoken")
+        token_cookie = SimpleCookie()
+        token_cookie.load(token_header)
+        assert token_cookie["csrftoken"]["secure"] is True
+    plain = httpx.get(f"{server.url}/login")
+    [plain_header] = set_cookie_headers(plain, "csrftoken")
+    assert "secure" not in plain_header.lower()
 
 
 def test_api_tokens_are_not_taken_from_the_query_string(server: Server) -> None:
