@@ -131,7 +131,8 @@ class JSONCSRFMiddleware(CSRFMiddleware):
 
     async def send(self, message: Message, send: Send, scope: Scope) -> None:
         # The token cookie is Secure whenever the site is served over HTTPS, like the session.
-        if message["type"] == "http.response.start" and self.cookie_name not in Request(scope).cookies:
+        fresh = self.cookie_name not in Request(scope).cookies
+        if message["type"] == "http.response.start" and fresh:
             secure = scope.get("scheme") == "https"
             cookie = SimpleCookie()
             cookie[self.cookie_name] = self._generate_csrf_token()
