@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from server import people_cli
+from server.errors import AccordError
 from server.settings import Settings
 
 
@@ -81,12 +82,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="load a small demo federation, with a draft")
     demo.set_defaults(handler=people_cli.demo)
 
+    backup = commands.add_parser(
+        "backup", help="copy the live database consistently (SQLite online backup) and check it"
+    )
+    backup.add_argument("path", help="the new backup file")
+    backup.set_defaults(handler=backup_command)
+    restore = commands.add_parser(
+        "restore", help="bring a checked backup back as the database (stop the server first)"
+    )
+    restore.add_argument("path", help="the backup file")
+    restore.set_defaults(handler=restore_command)
+
     for sub in (
         settings,
         *orgs_commands.choices.values(),
         *users_commands.choices.values(),
         *tokens_commands.choices.values(),
         demo,
+        backup,
+        restore,
     ):
         sub.add_argument("--db", help="SQLite database file (ACCORD_DB, default accord.db)")
     return parser
@@ -119,6 +133,32 @@ def serve_command(args: argparse.Namespace) -> int:
     )
     print(f"Accord is running on http://{settings.host}:{settings.port}/", flush=True)
     uvicorn.Server(config).run()
+    return 0
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    from server.backup import backup
+
+    settings = Settings.from_env(db=args.db)
+    try:
+        size = backup(settings.db, args.path)
+    except AccordError as error:
+        print(f"accord: {error.message}", file=sys.stderr)
+        return 1
+    print(f"backed up {settings.db} to {args.path} ({size} bytes, integrity ok)")
+    return 0
+
+
+def restore_command(args: argparse.Namespace) -> int:
+    from server.backup import restore
+
+    settings = Settings.from_env(db=args.db)
+    try:
+        restore(args.path, settings.db)
+    except AccordError as error:
+        print(f"accord: {error.message}", file=sys.stderr)
+        return 1
+    print(f"restored {settings.db} from {args.path}")
     return 0
 
 
