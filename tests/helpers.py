@@ -100,8 +100,16 @@ class Server:
         env = {**os.environ, "ACCORD_LOG_LEVEL": "info", **self.env}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
-                 "--db", str(self.db)],
+                [
+                    sys.executable,
+                    "-m",
+                    "server.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--db",
+                    str(self.db),
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=out,

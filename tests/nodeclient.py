@@ -72,8 +72,9 @@ class NodeClient:
             bufsize=1,
         )
         for target in (self._read_stdout, self._read_stderr):
-            thread = threading.Thread(target=target, name=f"{self.name}-{target.__name__}",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=target, name=f"{self.name}-{target.__name__}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
         return self
@@ -169,8 +170,9 @@ class NodeClient:
         with self._cond:
             return len(self.events)
 
-    def wait_until(self, predicate: Callable[[], bool], what: str,
-                   timeout: float | None = None) -> None:
+    def wait_until(
+        self, predicate: Callable[[], bool], what: str, timeout: float | None = None
+    ) -> None:
         """Wait until ``predicate()`` holds; it is evaluated with the event lock held."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         with self._cond:
@@ -186,8 +188,13 @@ class NodeClient:
                     )
                 self._cond.wait(remaining)
 
-    def wait_event(self, match: Callable[[Event], bool], since: int = 0, what: str = "event",
-                   timeout: float | None = None) -> Event:
+    def wait_event(
+        self,
+        match: Callable[[Event], bool],
+        since: int = 0,
+        what: str = "event",
+        timeout: float | None = None,
+    ) -> Event:
         """The first event at or after position ``since`` for which ``match`` is true."""
         found: list[Event] = []
 
@@ -204,8 +211,9 @@ class NodeClient:
     def wait_text(self, expected: str, timeout: float | None = None) -> None:
         self.wait_until(lambda: self.text == expected, f"text {expected!r}", timeout)
 
-    def wait_peers(self, predicate: Callable[[dict[str, Any]], bool], what: str,
-                   timeout: float | None = None) -> dict[str, Any]:
+    def wait_peers(
+        self, predicate: Callable[[dict[str, Any]], bool], what: str, timeout: float | None = None
+    ) -> dict[str, Any]:
         self.wait_until(lambda: predicate(self.peer_states), what, timeout)
         with self._cond:
             return dict(self.peer_states)
@@ -233,8 +241,9 @@ class NodeClient:
             raise NodeClientError(f"{self.name}: {command!r} failed: {reply.get('error')}")
         return reply
 
-    def connect(self, url: str, room: str, params: dict[str, str] | None = None,
-                wait_synced: bool = True) -> int:
+    def connect(
+        self, url: str, room: str, params: dict[str, str] | None = None, wait_synced: bool = True
+    ) -> int:
         """Open the provider; by default wait for its first "synced". Returns the client id."""
         since = self.mark()
         # A token in the URL's query goes into the provider's params (y-websocket appends

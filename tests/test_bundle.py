@@ -68,6 +68,7 @@ def test_bundle_is_small() -> None:
 
 # -- interface strings --------------------------------------------------------------------
 
+
 def catalog() -> dict[str, dict[str, str]]:
     data: dict[str, dict[str, str]] = json.loads(CATALOG.read_text(encoding="utf-8"))
     return data
@@ -103,8 +104,9 @@ def test_catalog_has_the_same_keys_in_both_languages() -> None:
 def test_catalog_has_no_empty_values_and_the_same_placeholders() -> None:
     messages = catalog()
     for lang, strings in messages.items():
-        empty = [key for key, value in strings.items() if not isinstance(value, str)
-                 or not value.strip()]
+        empty = [
+            key for key, value in strings.items() if not isinstance(value, str) or not value.strip()
+        ]
         assert empty == [], f"{lang}: empty or non-string values for {empty}"
     placeholder = re.compile(r"\{(\w+)\}")
     differ = {

@@ -19,6 +19,11 @@ def test_ruff() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_format() -> None:
+    result = run("ruff", "format", "--check", "server", "tests", "benchmarks")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_mypy_strict_on_server() -> None:
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr

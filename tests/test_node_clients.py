@@ -26,8 +26,25 @@ ANA = {"user": {"name": "Ana", "color": "#123456"}}
 # command is processed, an insert can never land between the two halves of a surrogate pair
 # (which Yjs and the server's yrs resolve differently: see the xfail test at the end).
 UNITS = [
-    "ñá", "¿é", "¡ü", "ío", "ÑÚ", "ç ", "e\u0301", "ab", "  ", "\n-",
-    "🎉", "😀", "📊", "👍🏽", "🇪🇸", "✨☕", "中文", "שׁלו", "€…",
+    "ñá",
+    "¿é",
+    "¡ü",
+    "ío",
+    "ÑÚ",
+    "ç ",
+    "e\u0301",
+    "ab",
+    "  ",
+    "\n-",
+    "🎉",
+    "😀",
+    "📊",
+    "👍🏽",
+    "🇪🇸",
+    "✨☕",
+    "中文",
+    "שׁלו",
+    "€…",
 ]
 
 
@@ -306,7 +323,7 @@ def test_node_and_python_clients_share_a_room(server: Server) -> None:
                 await asyncio.to_thread(node.wait_text, third)
 
                 await asyncio.to_thread(node.delete, utf16_index(third, 0), utf16_len("Python: "))
-                fourth = third[len("Python: "):]
+                fourth = third[len("Python: ") :]
                 await python.wait_text(fourth)
                 no_errors(node)
         finally:

@@ -31,10 +31,31 @@ HOSTILE = [sample for sample in SAMPLES if sample["hostile"]]
 
 # What markdown-it (commonmark + table + strikethrough, html off) may produce.
 TAGS: dict[str, set[str]] = {
-    **{tag: set() for tag in (
-        "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "li", "blockquote", "hr", "br", "pre",
-        "em", "strong", "s", "table", "thead", "tbody", "tr",
-    )},
+    **{
+        tag: set()
+        for tag in (
+            "p",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "ul",
+            "li",
+            "blockquote",
+            "hr",
+            "br",
+            "pre",
+            "em",
+            "strong",
+            "s",
+            "table",
+            "thead",
+            "tbody",
+            "tr",
+        )
+    },
     "ol": {"start"},
     "code": {"class"},
     "th": {"style"},
@@ -43,8 +64,18 @@ TAGS: dict[str, set[str]] = {
     "img": {"src", "alt", "title"},
 }
 # Substrings that are markup wherever they appear (escaped text would read "&lt;script" etc.).
-FORBIDDEN = ("<script", "<iframe", "<style", "<object", "<embed", "<svg",
-             'href="javascript:', 'href="vbscript:', 'src="javascript:', 'src="vbscript:')
+FORBIDDEN = (
+    "<script",
+    "<iframe",
+    "<style",
+    "<object",
+    "<embed",
+    "<svg",
+    'href="javascript:',
+    'href="vbscript:',
+    'src="javascript:',
+    'src="vbscript:',
+)
 SAFE_SCHEMES = {"http", "https", "mailto"}
 SAFE_DATA_IMAGE = re.compile(r"data:image/(png|gif|jpeg|webp);", re.IGNORECASE)
 SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
@@ -67,8 +98,9 @@ class MarkupCheck(HTMLParser):
                 self.problems.append(f"event handler {name}= on <{tag}>")
             elif name not in TAGS[tag]:
                 self.problems.append(f"attribute {name}= on <{tag}>")
-            elif name == "style" and not re.fullmatch(r"text-align:(left|center|right)",
-                                                      value or ""):
+            elif name == "style" and not re.fullmatch(
+                r"text-align:(left|center|right)", value or ""
+            ):
                 self.problems.append(f"style {value!r} on <{tag}>")
             elif name in ("href", "src"):
                 problem = unsafe_url(value or "", image=(tag == "img"))
@@ -136,9 +168,28 @@ def test_corpus_covers_what_it_should() -> None:
     assert len(SAMPLES) >= 60
     assert len(set(NAMES)) == len(NAMES), "sample names must be unique"
     text = "\n".join(sample["markdown"] for sample in SAMPLES)
-    for needle in ("<script>", "onerror=", "javascript:", "JAVASCRIPT:", "vbscript:",
-                   "data:text/html", "&#106;avascript", "<!--", "<iframe", "<style>",
-                   "<javascript:", "¿", "¡", "ñ", "🎉", "中", "ש", "\u0301", "~~", "| :---"):
+    for needle in (
+        "<script>",
+        "onerror=",
+        "javascript:",
+        "JAVASCRIPT:",
+        "vbscript:",
+        "data:text/html",
+        "&#106;avascript",
+        "<!--",
+        "<iframe",
+        "<style>",
+        "<javascript:",
+        "¿",
+        "¡",
+        "ñ",
+        "🎉",
+        "中",
+        "ש",
+        "\u0301",
+        "~~",
+        "| :---",
+    ):
         assert needle in text, needle
 
 
@@ -147,12 +198,22 @@ def test_the_checker_finds_markup() -> None:
     assert markup_problems("<p>&lt;script&gt;alert(1)&lt;/script&gt; onerror=x</p>\n") == []
     assert markup_problems('<p><a href="https://e.org/?a=1&amp;b=2">x</a></p>') == []
     assert markup_problems('<img src="data:image/png;base64,AAA=" alt="">') == []
-    for bad in ("<script>x</script>", '<img src="x" onerror="alert(1)">',
-                '<a href="javascript:alert(1)">x</a>', '<a href="&#106;avascript:x">x</a>',
-                '<a href=" JAVA\tSCRIPT:x">x</a>', '<a href="vbscript:x">x</a>',
-                '<a href="data:text/html,x">x</a>', '<img src="javascript:x">',
-                "<iframe></iframe>", "<style>p{}</style>", "<!-- c -->", '<p style="x">y</p>',
-                '<a href="file:///etc/passwd">x</a>', '<td style="background:url(x)">'):
+    for bad in (
+        "<script>x</script>",
+        '<img src="x" onerror="alert(1)">',
+        '<a href="javascript:alert(1)">x</a>',
+        '<a href="&#106;avascript:x">x</a>',
+        '<a href=" JAVA\tSCRIPT:x">x</a>',
+        '<a href="vbscript:x">x</a>',
+        '<a href="data:text/html,x">x</a>',
+        '<img src="javascript:x">',
+        "<iframe></iframe>",
+        "<style>p{}</style>",
+        "<!-- c -->",
+        '<p style="x">y</p>',
+        '<a href="file:///etc/passwd">x</a>',
+        '<td style="background:url(x)">',
+    ):
         assert markup_problems(bad), bad
 
 
@@ -176,8 +237,8 @@ def test_hostile_markup_is_shown_as_text() -> None:
 # Known differences between the two renderers, each a bug to fix in web/src/markdown-compat.js.
 KNOWN_DIFFERENCES = {
     "ipv6 hosts": "web bug: markdown-it 14.1.0 percent-encodes the brackets of an IPv6 host "
-    "(href=\"http://%5B::1%5D/\", a broken link); markdown-it-py 4.3's normalizeLink keeps "
-    "them (href=\"http://[::1]/\"). markdown-compat.js does not port that fix.",
+    '(href="http://%5B::1%5D/", a broken link); markdown-it-py 4.3\'s normalizeLink keeps '
+    'them (href="http://[::1]/"). markdown-compat.js does not port that fix.',
 }
 
 
@@ -193,21 +254,24 @@ def browser_html() -> dict[str, str]:
     "sample",
     [
         pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENCES[s["name"]]))
-        if s["name"] in KNOWN_DIFFERENCES else s
+        if s["name"] in KNOWN_DIFFERENCES
+        else s
         for s in SAMPLES
     ],
     ids=NAMES,
 )
-def test_browser_renders_like_the_server(sample: dict[str, Any],
-                                         browser_html: dict[str, str]) -> None:
+def test_browser_renders_like_the_server(
+    sample: dict[str, Any], browser_html: dict[str, str]
+) -> None:
     theirs = browser_html[sample["name"]]
     assert markup_problems(theirs) == [], theirs
     assert theirs == render(sample["markdown"])
 
 
 @pytest.mark.parametrize("sample", HOSTILE, ids=[sample["name"] for sample in HOSTILE])
-def test_api_html_of_a_hostile_document_is_safe(shared_server: Server,
-                                                 sample: dict[str, Any]) -> None:
+def test_api_html_of_a_hostile_document_is_safe(
+    shared_server: Server, sample: dict[str, Any]
+) -> None:
     """Typed through the sync protocol like any client, read back through GET /api/documents."""
     document_id = shared_server.create_document("Hostil")
     source = sample["markdown"]
