@@ -133,17 +133,13 @@ class ServerProcess:
 def bench_token(db: str) -> str:
     """An admin with an API token in a fresh database: the load generator authenticates."""
     from server import people, sessions
-    from server.db import connect, migrate
+    from server.db import transaction
 
-    conn = connect(db)
-    try:
-        migrate(conn)
+    with transaction(db) as conn:
         user_id = people.add_user(
             conn, "bench@accord.local", "Bench", None, "bench-password-1", is_admin=True
         )
         return sessions.create_token(conn, user_id, "benchmark")[1]
-    finally:
-        conn.close()
 
 
 @contextmanager

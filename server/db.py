@@ -13,8 +13,8 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -145,21 +145,35 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     return applied
 
 
+@contextmanager
+def transaction(path: str) -> Iterator[sqlite3.Connection]:
+    """One write transaction on the database file outside the server (the CLI, tests),
+    committed on success; migrations are applied first. A running server sees the change."""
+    conn = connect(path)
+    try:
+        migrate(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
 def server_secret(path: str, name: str) -> str:
     """A random secret kept in the database, created on first use (e.g. for CSRF tokens)."""
     import secrets
 
-    conn = connect(path)
-    try:
-        migrate(conn)
+    with transaction(path) as conn:
         conn.execute(
             "INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?, ?)",
             (name, secrets.token_urlsafe(32)),
         )
         row = conn.execute("SELECT value FROM server_secrets WHERE name = ?", (name,)).fetchone()
         return str(row[0])
-    finally:
-        conn.close()
 
 
 def pragmas(conn: sqlite3.Connection) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from server import documents, members, people, sessions
 from server.db import connect, migrate
+from server.db import transaction as db_transaction
 from server.errors import AccordError
 from server.settings import Settings
 
@@ -32,15 +33,8 @@ def database(args: argparse.Namespace) -> Iterator[sqlite3.Connection]:
 
 
 def transaction(args: argparse.Namespace, job: Callable[[sqlite3.Connection], T]) -> T:
-    with database(args) as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = job(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return result
+    with db_transaction(Settings.from_env(db=getattr(args, "db", None)).db) as conn:
+        return job(conn)
 
 
 def fail(message: str) -> int:

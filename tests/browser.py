@@ -286,20 +286,10 @@ class Person:
 def _database(server: Server) -> Iterator[Any]:
     """A write transaction on the server's SQLite file, beside the running server (WAL; the
     server reads memberships on every request and re-checks open sockets every second)."""
-    from server.db import connect, migrate
+    from server.db import transaction
 
-    conn = connect(str(server.db))
-    try:
-        migrate(conn)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    with transaction(str(server.db)) as conn:
+        yield conn
 
 
 def add_person(

@@ -44,12 +44,9 @@ def stamped(state: dict[str, object], user_id: int = 1, name: str = "Admin") -> 
 def make_admin(db_path: Path | str) -> str:
     """An admin account in the database file, and an API token for it (returned)."""
     from server import people, sessions
-    from server.db import connect, migrate
+    from server.db import transaction
 
-    conn = connect(str(db_path))
-    try:
-        migrate(conn)
-        conn.execute("BEGIN IMMEDIATE")
+    with transaction(str(db_path)) as conn:
         user = people.user_by_email(conn, ADMIN_EMAIL)
         if user is None:
             user_id = people.add_user(
@@ -58,10 +55,7 @@ def make_admin(db_path: Path | str) -> str:
         else:
             user_id = user.id
         _, token = sessions.create_token(conn, user_id, "tests")
-        conn.execute("COMMIT")
         return token
-    finally:
-        conn.close()
 
 
 @dataclass

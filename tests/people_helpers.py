@@ -25,7 +25,7 @@ import websockets
 from pycrdt import Doc, Text
 
 from server import documents, members, people, sessions
-from server.db import connect, migrate
+from server.db import transaction
 from server.sync import protocol
 from server.sync.store import EMPTY_UPDATE
 from tests.helpers import ROOT, Server, SyncClient
@@ -61,18 +61,8 @@ class Person:
 @contextlib.contextmanager
 def writing(db: Path | str) -> Iterator[sqlite3.Connection]:
     """One write transaction on the database file, committed on success."""
-    conn = connect(str(db))
-    try:
-        migrate(conn)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    with transaction(str(db)) as conn:
+        yield conn
 
 
 def reading(db: Path | str) -> contextlib.closing[sqlite3.Connection]:
