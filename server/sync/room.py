@@ -260,7 +260,17 @@ class Room:
         if changed:
             raise ReadOnly("this connection is read-only")
 
-    def _persist(self, sender: Peer, change: bytes) -> None:
+    def edit(self, change: Callable[[Text], None]) -> None:
+        """A server-side edit (an accepted suggestion, a restored version): made on the Doc in
+        one transaction, then stored and broadcast to every peer like any peer's edit."""
+        self._changes = []
+        with self.doc.transaction():
+            change(self.doc.get("content", type=Text))
+        changes, self._changes = self._changes, []
+        for update in changes:
+            self._persist(None, update)
+
+    def _persist(self, sender: Peer | None, change: bytes) -> None:
         self.unsaved.append(change)
         frame = protocol.sync_update(change)
         future = self.updates.append(self.document_id, change)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from server.settings import Settings
 from server.sync.peer import Peer
@@ -68,6 +69,17 @@ class Rooms:
         room.appended = stored.rows
         return room
 
+    @asynccontextmanager
+    async def borrow(self, document_id: str) -> AsyncIterator[Room]:
+        """The document's room for server-side work (reading anchors, applying an accepted
+        suggestion); a room nobody is in is unloaded later, as if a client had left."""
+        room = await self.get(document_id)
+        try:
+            yield room
+        finally:
+            await room.settle()
+            self._schedule_unload(room)
+
     def join(self, room: Room, peer: Peer) -> None:
         timer = self._unload_timers.pop(room.document_id, None)
         if timer is not None:
@@ -76,13 +88,16 @@ class Rooms:
 
     def leave(self, room: Room, peer: Peer) -> None:
         room.leave(peer)
+        self._schedule_unload(room)
+        if room.appended >= self.settings.compact_after_updates:
+            self._compact(room)
+
+    def _schedule_unload(self, room: Room) -> None:
         if not room.peers and room.document_id not in self._unload_timers:
             loop = asyncio.get_running_loop()
             self._unload_timers[room.document_id] = loop.call_later(
                 self.settings.room_unload_seconds, self._unload, room
             )
-        if room.appended >= self.settings.compact_after_updates:
-            self._compact(room)
 
     def _unload(self, room: Room) -> None:
         self._unload_timers.pop(room.document_id, None)
