@@ -63,7 +63,7 @@ def test_an_offset_outside_the_text_is_refused(offset: int) -> None:
 
 
 def test_slices_and_lines() -> None:
-    text = "Línea uno\n👩‍👩‍👧 dos\nשלום tres"
+    text = "Línea uno\n👩‍👩‍👧 dos\nשלום tres"  # noqa: RUF001
     offsets = Offsets(text)
     start = offsets.utf16_from_index(text.index("dos"))
     assert offsets.slice_utf16(start, start + 3) == "dos"
