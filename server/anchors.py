@@ -21,7 +21,7 @@ import binascii
 import bisect
 from dataclasses import dataclass
 
-from pycrdt import Doc, StickyIndex, Text
+from pycrdt import Assoc, Doc, StickyIndex, Text
 
 from server.errors import BadRequest
 from server.positions import Offsets, utf16_length
@@ -153,6 +153,42 @@ class Resolver:
         start = self.offsets.utf16_from_utf8(self._mixed(client, block.clock))
         return start + (clock - block.clock) + (1 if position.assoc < 0 else 0)
 
+    def make(self, offset: int, assoc: int) -> Position:
+        """The position ``Y.createRelativePositionFromTypeIndex(text, offset, assoc)`` makes:
+        assoc >= 0 sticks to the unit at ``offset``, assoc < 0 to the unit before it."""
+        length = self.offsets.utf16_length
+        if not 0 <= offset <= length:
+            raise BadRequest("an offset is outside the text")
+        unit = offset if assoc >= 0 else offset - 1
+        if unit < 0 or unit >= length:  # before the start / past the end: the type itself
+            return Position(None, None, assoc)
+        client, clock = self.id_of(unit)
+        return Position(client, clock, assoc)
+
+    def id_of(self, unit: int) -> tuple[int, int]:
+        """The (client, clock) of the UTF-16 unit at an offset of the current text.
+
+        pycrdt's ``sticky_index`` mixes units the other way (the clock of the block's start
+        plus the distance in bytes): find the block that explains it, then count in units.
+        """
+        offsets = self.offsets
+        start = offsets.char_start(unit)
+        byte = offsets.utf8_from_utf16(start)
+        found = self.text.sticky_index(byte, Assoc.AFTER).to_json().get("item")
+        if not found:
+            raise BadRequest("an offset is outside the text")
+        client, mixed = int(found["client"]), int(found["clock"])
+        for block in self._client(client):
+            if block.deleted or block.clock > mixed:
+                continue
+            block_start = self._mixed(client, block.clock)
+            if block_start > byte or block.clock + (byte - block_start) != mixed:
+                continue
+            clock = block.clock + (start - offsets.utf16_from_utf8(block_start))
+            if clock < block.clock + block.length:
+                return client, clock + (unit - start)
+        raise BadRequest("the text could not be anchored")
+
     def _mixed(self, client: int, clock: int) -> int:
         sticky = StickyIndex.from_json(
             {"item": {"client": client, "clock": clock}, "assoc": 0}, self.text
@@ -164,10 +200,14 @@ class Resolver:
                 raise
             raise BadRequest("an anchor is not a valid relative position") from None
 
-    def _block(self, client: int, clock: int) -> Block:
+    def _client(self, client: int) -> list[Block]:
         blocks = self._blocks.get(client)
         if blocks is None:
             blocks = self._blocks[client] = client_blocks(self.doc, client, self.state)
+        return blocks
+
+    def _block(self, client: int, clock: int) -> Block:
+        blocks = self._client(client)
         index = bisect.bisect_right([b.clock for b in blocks], clock) - 1
         if index < 0 or clock >= blocks[index].clock + blocks[index].length:
             raise BadRequest("an anchor is not a valid relative position")

@@ -10,7 +10,7 @@ from pycrdt import Doc, Text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from server import documents, members
+from server import audit, comments, documents, members
 from server.auth import require
 from server.db import Database
 from server.errors import BadRequest, Forbidden, NotFound
@@ -73,8 +73,16 @@ async def current_text(rooms: Rooms, document_id: str) -> str:
 async def list_documents(request: Request) -> JSONResponse:
     identity = await require(request)
     db: Database = request.app.state.db
-    found = await db.read(lambda conn: documents.list_for(conn, identity.user.id))
-    return JSONResponse({"documents": [{**d.to_json(), "role": role} for d, role in found]})
+    user_id = identity.user.id
+    found = await db.read(lambda conn: documents.list_for(conn, user_id))
+    unread = await db.read(lambda conn: comments.unread_counts(conn, user_id))
+    return JSONResponse(
+        {
+            "documents": [
+                {**d.to_json(), "role": role, "unread": unread.get(d.id, 0)} for d, role in found
+            ]
+        }
+    )
 
 
 async def create_document(request: Request) -> JSONResponse:
@@ -87,7 +95,9 @@ async def create_document(request: Request) -> JSONResponse:
     def create(conn: sqlite3.Connection) -> documents.Document:
         if not (user.is_admin or members.is_chair_anywhere(conn, user.id)):
             raise Forbidden("only admins and chairs create documents")
-        return documents.create(conn, title, chair=user.id)
+        document = documents.create(conn, title, chair=user.id)
+        audit.append(conn, audit.user_actor(user), "document.create", document.id, {"title": title})
+        return document
 
     document = await db.write(create)
     return JSONResponse({**document.to_json(), "role": "chair"}, status_code=201)

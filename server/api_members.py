@@ -7,7 +7,7 @@ import sqlite3
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server import members, people, sessions
+from server import audit, members, people, sessions
 from server.api import find, read_json
 from server.auth import require
 from server.db import Database
@@ -47,7 +47,7 @@ async def list_members(request: Request) -> Response:
 
 
 async def add_member(request: Request) -> Response:
-    document_id, _ = await _chair(request)
+    document_id, chair_id = await _chair(request)
     data = await read_json(request)
     role = members.clean_role(data.get("role"))
     email = people.clean_email(data.get("email"))
@@ -60,6 +60,8 @@ async def add_member(request: Request) -> Response:
         if members.role_of(conn, document_id, user.id) is not None:
             raise Conflict("already a member")
         members.set_role(conn, document_id, user.id, role)
+        details = {"member": audit.person(conn, user.id), "role": role}
+        audit.append(conn, audit.actor_of(conn, chair_id), "member.add", document_id, details)
         return user.id
 
     user_id = await db.write(add)
@@ -67,7 +69,7 @@ async def add_member(request: Request) -> Response:
 
 
 async def change_role(request: Request) -> Response:
-    document_id, _ = await _chair(request)
+    document_id, chair_id = await _chair(request)
     user_id = _user_id(request)
     data = await read_json(request)
     role = members.clean_role(data.get("role"))
@@ -82,6 +84,8 @@ async def change_role(request: Request) -> Response:
                 raise Conflict("a document keeps at least one chair")
             sessions.revoke_links_by(conn, user_id, document_id)
         members.set_role(conn, document_id, user_id, role)
+        details = {"member": audit.person(conn, user_id), "role": role, "previous_role": current}
+        audit.append(conn, audit.actor_of(conn, chair_id), "member.role", document_id, details)
 
     await db.write(change)
     rooms: Rooms = request.app.state.rooms
@@ -90,7 +94,7 @@ async def change_role(request: Request) -> Response:
 
 
 async def remove_member(request: Request) -> Response:
-    document_id, _ = await _chair(request)
+    document_id, chair_id = await _chair(request)
     user_id = _user_id(request)
     db: Database = request.app.state.db
 
@@ -103,6 +107,8 @@ async def remove_member(request: Request) -> Response:
                 raise Conflict("a document keeps at least one chair")
             sessions.revoke_links_by(conn, user_id, document_id)
         members.remove(conn, document_id, user_id)
+        details = {"member": audit.person(conn, user_id), "previous_role": current}
+        audit.append(conn, audit.actor_of(conn, chair_id), "member.remove", document_id, details)
 
     await db.write(remove)
     rooms: Rooms = request.app.state.rooms
@@ -116,16 +122,17 @@ async def create_invitation(request: Request) -> Response:
     role = members.clean_role(data.get("role"))
     email = people.clean_email(data["email"]) if data.get("email") else None
     db: Database = request.app.state.db
-    secret, link = await db.write(
-        lambda conn: sessions.create_link(
-            conn,
-            "document",
-            document_id=document_id,
-            role=role,
-            email=email,
-            created_by=chair_id,
+
+    def create(conn: sqlite3.Connection) -> tuple[str, sessions.Link]:
+        secret, link = sessions.create_link(
+            conn, "document", document_id=document_id, role=role, email=email, created_by=chair_id
         )
-    )
+        actor = audit.actor_of(conn, chair_id)
+        details = {"invitation": link.id, "role": role, "email": email}
+        audit.append(conn, actor, "invitation.create", document_id, details)
+        return secret, link
+
+    secret, link = await db.write(create)
     url = str(request.base_url).rstrip("/") + f"/link/{secret}"
     return JSONResponse(
         {"id": link.id, "url": url, "role": role, "email": email, "expires_at": link.expires_at},
@@ -134,13 +141,21 @@ async def create_invitation(request: Request) -> Response:
 
 
 async def revoke_invitation(request: Request) -> Response:
-    document_id, _ = await _chair(request)
+    document_id, chair_id = await _chair(request)
     try:
         link_id = int(request.path_params["invitation_id"])
     except ValueError as exc:
         raise NotFound("no such invitation") from exc
     db: Database = request.app.state.db
-    if not await db.write(lambda conn: sessions.revoke_link(conn, link_id, document_id)):
+
+    def revoke(conn: sqlite3.Connection) -> bool:
+        if not sessions.revoke_link(conn, link_id, document_id):
+            return False
+        actor = audit.actor_of(conn, chair_id)
+        audit.append(conn, actor, "invitation.revoke", document_id, {"invitation": link_id})
+        return True
+
+    if not await db.write(revoke):
         raise NotFound("no such invitation")
     return Response(status_code=204)
 

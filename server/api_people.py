@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server import documents, members, people, sessions
+from server import audit, documents, members, people, sessions
 from server.api import read_json
 from server.auth import (
     COOKIE,
@@ -106,6 +106,8 @@ async def change_password(request: Request) -> Response:
     def change(conn: sqlite3.Connection) -> str:
         people.set_password(conn, identity.user.id, None, password_hash=hashed)
         sessions.end_all_sessions(conn, identity.user.id)
+        details = {"user": audit.person(conn, identity.user.id), "via": "account page"}
+        audit.append(conn, audit.user_actor(identity.user), "user.password", None, details)
         return sessions.start_session(conn, identity.user.id)
 
     secret = await db.write(change)
@@ -183,7 +185,7 @@ def _apply_link(
     if link.kind == "setup":
         if people.count_users(conn) > 0:
             raise Conflict("Accord is already set up")
-        return people.add_user(
+        admin_id = people.add_user(
             conn,
             data.get("email"),
             data.get("name"),
@@ -193,6 +195,9 @@ def _apply_link(
             language=_language(data),
             password_hash=data.get("password_hash"),
         )
+        details = {"user": audit.person(conn, admin_id), "admin": True, "via": "setup link"}
+        audit.append(conn, audit.actor_of(conn, admin_id), "user.add", None, details)
+        return admin_id
     if link.kind in ("invite", "password"):
         assert link.user_id is not None
         people.set_password(
@@ -202,6 +207,9 @@ def _apply_link(
         if link.kind == "invite" and data.get("name"):
             name = people.clean_text(data.get("name"), "name")
             conn.execute("UPDATE users SET name = ? WHERE id = ?", (name, link.user_id))
+        action = "user.activate" if link.kind == "invite" else "user.password"
+        details = {"user": audit.person(conn, link.user_id), "via": f"{link.kind} link"}
+        audit.append(conn, audit.actor_of(conn, link.user_id), action, None, details)
         return link.user_id
     # an invitation to a document
     assert link.document_id is not None and link.role is not None
@@ -224,10 +232,30 @@ def _apply_link(
             language=_language(data),
             password_hash=data.get("password_hash"),
         )
+        details = {"user": audit.person(conn, user_id), "via": "document invitation"}
+        audit.append(conn, audit.actor_of(conn, user_id), "user.add", None, details)
     current = members.role_of(conn, link.document_id, user_id)
     if current is None or ROLE_RANK[link.role] > ROLE_RANK[current]:
         members.set_role(conn, link.document_id, user_id, link.role)
+    _record_invitation(conn, link, user_id, current)
     return user_id
+
+
+def _record_invitation(
+    conn: sqlite3.Connection, link: sessions.Link, user_id: int, previous: str | None
+) -> None:
+    """A document invitation used: the membership it gave, raised, or (already higher) kept."""
+    role = members.role_of(conn, link.document_id or "", user_id)
+    action = "member.add" if previous is None else "member.role"
+    if role == previous:
+        action = "invitation.use"
+    details = {
+        "member": audit.person(conn, user_id),
+        "role": role,
+        "previous_role": previous,
+        "invitation": link.id,
+    }
+    audit.append(conn, audit.actor_of(conn, user_id), action, link.document_id, details)
 
 
 def _language(data: dict[str, Any]) -> str:

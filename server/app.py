@@ -22,10 +22,21 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 from starlette_csrf.middleware import CSRFMiddleware
 
-from server import access_watch, api, api_members, api_people, pages, people, sessions
+from server import (
+    access_watch,
+    api,
+    api_audit,
+    api_comments,
+    api_members,
+    api_people,
+    pages,
+    people,
+    sessions,
+)
 from server.auth import COOKIE, RateLimit
 from server.db import Database, server_secret
 from server.errors import HTTPError
+from server.events import Hub
 from server.security import SecurityHeaders
 from server.settings import Settings
 from server.sync.rooms import Rooms
@@ -46,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await announce_setup(db, settings)
             app.state.db = db
             app.state.rooms = rooms
+            app.state.events = Hub()
             watcher = asyncio.create_task(access_watch.watch(rooms, db))
             try:
                 yield
@@ -69,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/me/password", api_people.change_password, methods=["POST"]),
             Route("/api/links/{token}", api_people.show_link, methods=["GET"]),
             Route("/api/links/{token}", api_people.use_link, methods=["POST"]),
+            *api_comments.routes(),
             Route("/api/documents/{document_id}/members", api_members.list_members),
             Route(
                 "/api/documents/{document_id}/members",
@@ -95,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 api_members.revoke_invitation,
                 methods=["DELETE"],
             ),
+            Route("/api/documents/{document_id}/audit", api_audit.document_audit),
             Route("/documents/{document_id}", pages.editor_page),
             Route("/api/documents", api.list_documents, methods=["GET"]),
             Route("/api/documents", api.create_document, methods=["POST"]),
@@ -170,7 +184,7 @@ async def announce_setup(db: Database, settings: Settings) -> None:
 
 async def accord_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPError)
-    return JSONResponse({"error": exc.message}, status_code=exc.status_code)
+    return JSONResponse({"error": exc.message, **exc.extra}, status_code=exc.status_code)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

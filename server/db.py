@@ -108,6 +108,67 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0003_comments",
+        """
+        CREATE TABLE comments (
+            id INTEGER PRIMARY KEY,
+            document_id TEXT NOT NULL REFERENCES documents(id),
+            thread_id INTEGER REFERENCES comments(id),
+            kind TEXT NOT NULL CHECK (kind IN ('comment', 'suggestion', 'reply')),
+            author_id INTEGER NOT NULL REFERENCES users(id),
+            body TEXT NOT NULL,
+            anchor_start TEXT,
+            anchor_end TEXT,
+            quote TEXT,
+            replacement TEXT,
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'resolved', 'accepted', 'rejected')),
+            status_by INTEGER REFERENCES users(id),
+            status_at TEXT,
+            created_at TEXT NOT NULL,
+            edited_at TEXT,
+            removed_by INTEGER REFERENCES users(id),
+            removed_at TEXT
+        );
+        CREATE INDEX comments_by_document ON comments(document_id, thread_id, id);
+        CREATE TABLE mentions (
+            comment_id INTEGER NOT NULL REFERENCES comments(id),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            PRIMARY KEY (comment_id, user_id)
+        );
+        CREATE TABLE notices (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            document_id TEXT NOT NULL REFERENCES documents(id),
+            comment_id INTEGER NOT NULL REFERENCES comments(id),
+            kind TEXT NOT NULL CHECK (kind IN ('reply', 'mention')),
+            created_at TEXT NOT NULL,
+            read_at TEXT
+        );
+        CREATE INDEX notices_unread ON notices(user_id, read_at, document_id);
+        CREATE TABLE document_settings (
+            document_id TEXT PRIMARY KEY REFERENCES documents(id),
+            delegates_decide INTEGER NOT NULL DEFAULT 0
+        );
+        """,
+    ),
+    (
+        "0004_audit_log",
+        """
+        CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY,
+            time TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            document_id TEXT,
+            details TEXT NOT NULL,
+            prev_hash TEXT NOT NULL UNIQUE,
+            hash TEXT NOT NULL UNIQUE
+        );
+        CREATE INDEX audit_log_by_document ON audit_log(document_id, seq);
+        """,
+    ),
 ]
 
 

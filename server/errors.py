@@ -19,9 +19,10 @@ from __future__ import annotations
 class AccordError(Exception):
     """Base class of every error Accord raises on purpose."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **extra: object) -> None:
         super().__init__(message)
         self.message = message
+        self.extra = extra  # more JSON fields for the client, e.g. what a conflict is about
 
 
 class HTTPError(AccordError):

@@ -96,6 +96,15 @@ def is_chair_anywhere(conn: sqlite3.Connection, user_id: int) -> bool:
     return row is not None
 
 
+def memberships_of(conn: sqlite3.Connection, user_id: int) -> list[tuple[str, str]]:
+    """(document id, role) of every document the person belongs to."""
+    rows = conn.execute(
+        "SELECT document_id, role FROM memberships WHERE user_id = ? ORDER BY document_id",
+        (user_id,),
+    ).fetchall()
+    return [(str(row[0]), str(row[1])) for row in rows]
+
+
 def sole_chair_of(conn: sqlite3.Connection, user_id: int) -> list[str]:
     """Titles of the documents whose only chair is this person."""
     rows = conn.execute(

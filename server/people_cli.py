@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from server import documents, members, people, sessions
+from server import audit, documents, members, people, sessions
 from server.db import connect, migrate
 from server.db import transaction as db_transaction
 from server.errors import AccordError
@@ -78,7 +78,12 @@ def link_url(secret: str) -> str:
 
 @handles_errors
 def orgs_add(args: argparse.Namespace) -> int:
-    transaction(args, lambda c: people.add_organization(c, args.short, args.name, args.country))
+    def add(conn: sqlite3.Connection) -> None:
+        org_id = people.add_organization(conn, args.short, args.name, args.country)
+        details = {"organization": org_id, "short_name": args.short, "name": args.name}
+        audit.append(conn, audit.CLI, "organization.add", None, details)
+
+    transaction(args, add)
     print(f"added organization {args.short}")
     return 0
 
@@ -100,6 +105,13 @@ def users_add(args: argparse.Namespace) -> int:
         user_id = people.add_user(
             conn, args.email, args.name, org_id, password, args.admin, args.language
         )
+        details = {
+            "user": audit.person(conn, user_id),
+            "organization": args.org,
+            "admin": bool(args.admin),
+            "via": "invitation link" if args.invite else "password",
+        }
+        audit.append(conn, audit.CLI, "user.add", None, details)
         if args.invite:
             secret, _ = sessions.create_link(conn, "invite", user_id=user_id)
             return secret
@@ -119,6 +131,7 @@ def users_reset(args: argparse.Namespace) -> int:
         user = person(conn, args.email)
         sessions.end_all_sessions(conn, user.id)
         secret, _ = sessions.create_link(conn, "password", user_id=user.id)
+        audit.append(conn, audit.CLI, "user.reset", None, {"user": audit.person(conn, user.id)})
         return secret
 
     secret = transaction(args, reset)
@@ -135,6 +148,11 @@ def users_remove(args: argparse.Namespace) -> int:
         if sole:
             titles = ", ".join(repr(title) for title in sole)
             raise AccordError(f"{args.email} is the only chair of {titles}: appoint another first")
+        removed = audit.person(conn, user.id)
+        audit.append(conn, audit.CLI, "user.remove", None, {"user": removed})
+        for document_id, role in members.memberships_of(conn, user.id):
+            details = {"member": removed, "previous_role": role, "via": "user.remove"}
+            audit.append(conn, audit.CLI, "member.remove", document_id, details)
         sessions.end_all_sessions(conn, user.id)
         people.remove_user(conn, user.id)
 
@@ -157,7 +175,10 @@ def users_list(args: argparse.Namespace) -> int:
 def tokens_create(args: argparse.Namespace) -> int:
     def create(conn: sqlite3.Connection) -> tuple[int, str]:
         user = person(conn, args.email)
-        return sessions.create_token(conn, user.id, args.name)
+        token_id, secret = sessions.create_token(conn, user.id, args.name)
+        details = {"token": token_id, "name": args.name, "user": audit.person(conn, user.id)}
+        audit.append(conn, audit.CLI, "token.create", None, details)
+        return token_id, secret
 
     token_id, secret = transaction(args, create)
     print(f"token {token_id} for {args.email}; it is shown only this once:")
@@ -167,7 +188,13 @@ def tokens_create(args: argparse.Namespace) -> int:
 
 @handles_errors
 def tokens_revoke(args: argparse.Namespace) -> int:
-    if not transaction(args, lambda conn: sessions.revoke_token(conn, args.token_id)):
+    def revoke(conn: sqlite3.Connection) -> bool:
+        if not sessions.revoke_token(conn, args.token_id):
+            return False
+        audit.append(conn, audit.CLI, "token.revoke", None, {"token": args.token_id})
+        return True
+
+    if not transaction(args, revoke):
         return fail(f"no active token {args.token_id}")
     print(f"revoked token {args.token_id}")
     return 0
@@ -187,7 +214,13 @@ def tokens_list(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from server.demo import load
 
-    logins = transaction(args, load)
+    def load_demo(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
+        logins = load(conn)
+        details = {"people": [email for email, *_ in logins]}
+        audit.append(conn, audit.CLI, "demo.load", None, details)
+        return logins
+
+    logins = transaction(args, load_demo)
     print("Demo federation loaded. Sign in at /login as any of these people:\n")
     for email, name, role, password in logins:
         print(f"  {role:<10} {name:<34} {email:<28} password: {password}")

@@ -98,6 +98,17 @@ class Offsets:
         """The byte offset ``units`` UTF-16 units after ``byte_offset``."""
         return self.utf8_from_utf16(self.utf16_from_utf8(byte_offset) + units)
 
+    def char_start(self, offset: int) -> int:
+        """The UTF-16 offset where the character holding the unit at ``offset`` starts (Yjs
+        can name the second half of a surrogate pair)."""
+        try:
+            self.index_from_utf16(offset)
+        except ValueError:
+            if 0 < offset < self.utf16_length:
+                return offset - 1
+            raise
+        return offset
+
     def slice_utf16(self, start: int, end: int) -> str:
         return self.text[self.index_from_utf16(start) : self.index_from_utf16(end)]
 

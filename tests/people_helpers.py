@@ -148,8 +148,13 @@ def stored_rows(db: Path | str, document_id: str) -> int:
 
 def stored_text(db: Path | str, document_id: str) -> str:
     """The document's text as storage holds it (compacted state plus the update log)."""
+    return str(stored_doc(db, document_id).get("content", type=Text))
+
+
+def stored_doc(db: Path | str, document_id: str) -> Doc[Text]:
+    """The document as storage holds it (compacted state plus the update log)."""
     doc: Doc[Text] = Doc()
-    text = doc.get("content", type=Text)
+    doc.get("content", type=Text)
     with reading(db) as conn:
         state = conn.execute(
             "SELECT state FROM document_states WHERE document_id = ?", (document_id,)
@@ -160,7 +165,7 @@ def stored_text(db: Path | str, document_id: str) -> str:
             "SELECT data FROM updates WHERE document_id = ? ORDER BY id", (document_id,)
         ):
             doc.apply_update(data)
-    return str(text)
+    return doc
 
 
 def content_update(content: str) -> bytes:

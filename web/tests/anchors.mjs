@@ -1,7 +1,9 @@
 // Cross-check for server/anchors.py: random multilingual documents edited by several Yjs
 // clients, relative positions made and then more edits (before, inside, after the positions,
 // deleting some), and what Yjs itself resolves each position to. Prints JSON:
-//   {cases: [{update, text, positions: [{b64, index}]}]}
+//   {cases: [{made, update, text, positions: [{made_at, assoc, b64, index}]}]}
+// made: the document when the positions were made (at UTF-16 offset made_at, with assoc);
+// update: the document after the later edits; index: where Yjs resolves each position then.
 // Usage: node tests/anchors.mjs SEED CASES
 import * as Y from 'yjs'
 
@@ -48,13 +50,20 @@ for (let c = 0; c < count; c++) {
   sync(docs)
   const t = docs[0].getText('content')
   const rpos = []
-  for (let i = 0; i <= t.length; i++) rpos.push(Y.createRelativePositionFromTypeIndex(t, i, rand() < 0.5 ? 0 : -1))
+  const assocs = []
+  for (let i = 0; i <= t.length; i++) {
+    assocs.push(rand() < 0.5 ? 0 : -1)
+    rpos.push(Y.createRelativePositionFromTypeIndex(t, i, assocs[i]))
+  }
+  const made = Buffer.from(Y.encodeStateAsUpdate(docs[0])).toString('base64')
   for (let i = 0; i < 20; i++) { edit(docs[Math.floor(rand() * 3)].getText('content')); if (rand() < 0.3) sync(docs) }
   sync(docs)
-  const positions = rpos.map((r) => ({
+  const positions = rpos.map((r, i) => ({
+    made_at: i,
+    assoc: assocs[i],
     b64: Buffer.from(Y.encodeRelativePosition(r)).toString('base64'),
     index: Y.createAbsolutePositionFromRelativePosition(r, docs[0])?.index ?? null
   }))
-  cases.push({ update: Buffer.from(Y.encodeStateAsUpdate(docs[0])).toString('base64'), text: t.toString(), positions })
+  cases.push({ made, update: Buffer.from(Y.encodeStateAsUpdate(docs[0])).toString('base64'), text: t.toString(), positions })
 }
 console.log(JSON.stringify({ cases }))
