@@ -109,6 +109,7 @@ async def get_document(request: Request) -> JSONResponse:
     document, role = await find(db, request.path_params["document_id"], identity.user.id)
     markdown = await current_text(request.app.state.rooms, document.id)
     fresh = await db.read(lambda conn: documents.get(conn, document.id))
+    revised = await db.read(lambda conn: documents.revised_by(conn, document.id))
     return JSONResponse(
         {
             "id": document.id,
@@ -116,6 +117,9 @@ async def get_document(request: Request) -> JSONResponse:
             "markdown": markdown,
             "html": render(markdown),
             "role": role,
+            "status": fresh.status if fresh else document.status,
+            "revision_of": document.revision_of,
+            "revised_by": revised,
             "created_at": document.created_at,
             "updated_at": fresh.updated_at if fresh else document.updated_at,
         }

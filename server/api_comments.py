@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server import audit, comments, members
+from server import audit, comments, documents, members
 from server.anchors import Resolver, Unknown, decode
 from server.api import find, read_json
 from server.auth import identify, require
@@ -56,8 +56,13 @@ class Context:
         return cls(request, identity.user.id, document.id, role)
 
     async def viewer(self) -> Viewer:
-        decide = await self.db.read(lambda c: comments.delegates_decide(c, self.document_id))
-        return Viewer(self.user_id, self.role, decide)
+        decide, writable = await self.db.read(self._settings)
+        return Viewer(self.user_id, self.role, decide, writable)
+
+    def _settings(self, conn: sqlite3.Connection) -> tuple[bool, bool]:
+        document = documents.get(conn, self.document_id)
+        writable = document is not None and document.writable
+        return comments.delegates_decide(conn, self.document_id), writable
 
     def id_param(self, name: str) -> int:
         raw = self.request.path_params[name]
@@ -98,14 +103,15 @@ async def publish(ctx: Context, thread_id: int) -> dict[str, Any]:
     """Tell everyone with the document open; answer the caller with the same thread."""
     thread = await ctx.db.read(lambda c: comments.thread(c, ctx.document_id, thread_id))
     placement = (await placements(ctx, [thread]))[thread.id]
-    decide = await ctx.db.read(lambda c: comments.delegates_decide(c, ctx.document_id))
+    decide, writable = await ctx.db.read(ctx._settings)
 
     def build(listener: Listener) -> dict[str, Any]:
-        viewer = Viewer(listener.user_id, listener.role, decide)
+        viewer = Viewer(listener.user_id, listener.role, decide, writable)
         return comments.thread_json(thread, viewer, placement)
 
     ctx.hub.publish(ctx.document_id, "thread", build)
-    return comments.thread_json(thread, Viewer(ctx.user_id, ctx.role, decide), placement)
+    viewer = Viewer(ctx.user_id, ctx.role, decide, writable)
+    return comments.thread_json(thread, viewer, placement)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -143,7 +149,8 @@ async def list_threads(request: Request) -> Response:
         {
             "threads": body,
             "can_comment": comments.can_comment(ctx.role),
-            "can_decide": comments.can_decide(ctx.role, viewer.delegates_decide),
+            "can_decide": comments.can_decide(ctx.role, viewer.delegates_decide)
+            and viewer.writable,
             "delegates_decide": viewer.delegates_decide,
             "organizations": sorted(organizations.values(), key=lambda o: o["short_name"]),
         }
@@ -303,6 +310,9 @@ async def _set_comment_status(request: Request, status: str) -> Response:
 
 async def accept(request: Request) -> Response:
     ctx, target = await _decision(request)
+    document = await ctx.db.read(lambda c: documents.get(c, ctx.document_id))
+    if document is None or not document.writable:
+        raise Conflict("the text is not a draft now; it cannot change")
     replacement = target.replacement or ""
     async with ctx.rooms.borrow(ctx.document_id) as room:
         # Checked and applied with no await in between: no other edit can come between.
@@ -329,7 +339,7 @@ async def accept(request: Request) -> Response:
             if replacement:
                 text.insert(first, replacement)
 
-        room.edit(apply)
+        room.edit(apply, author=ctx.user_id)
 
     def record(conn: sqlite3.Connection) -> None:
         fresh = comments.thread(conn, ctx.document_id, target.id)

@@ -90,6 +90,7 @@ async def change_role(request: Request) -> Response:
     await db.write(change)
     rooms: Rooms = request.app.state.rooms
     rooms.apply_role(document_id, user_id, role)
+    request.app.state.events.apply_role(document_id, user_id, role)
     return JSONResponse({"user_id": user_id, "role": role})
 
 
@@ -113,6 +114,7 @@ async def remove_member(request: Request) -> Response:
     await db.write(remove)
     rooms: Rooms = request.app.state.rooms
     rooms.apply_role(document_id, user_id, None)
+    request.app.state.events.apply_role(document_id, user_id, None)
     return Response(status_code=204)
 
 

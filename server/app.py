@@ -29,6 +29,7 @@ from server import (
     api_comments,
     api_members,
     api_people,
+    api_versions,
     pages,
     people,
     sessions,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.db = db
             app.state.rooms = rooms
             app.state.events = Hub()
+            rooms.on_quiet = api_versions.quiet_snapshots(db)
             watcher = asyncio.create_task(access_watch.watch(rooms, db))
             try:
                 yield
@@ -82,6 +84,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/links/{token}", api_people.show_link, methods=["GET"]),
             Route("/api/links/{token}", api_people.use_link, methods=["POST"]),
             *api_comments.routes(),
+            *api_versions.routes(),
+            Route("/ratified", pages.ratified_page),
+            Route("/ratified/{document_id}", pages.ratified_page),
+            Route("/verify", pages.verify_page),
+            Route("/p/{slug}", pages.public_page),
             Route("/api/documents/{document_id}/members", api_members.list_members),
             Route(
                 "/api/documents/{document_id}/members",

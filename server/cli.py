@@ -103,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("path", help="the backup file")
     restore.set_defaults(handler=restore_command)
 
+    verify_file = commands.add_parser(
+        "verify",
+        help="say whether a file (Markdown, or an HTML or PDF export) is a ratified text",
+    )
+    verify_file.add_argument("path", help="the file to check")
+    verify_file.set_defaults(handler=verify_command)
+
     audit_log = commands.add_parser("audit", help="the audit log: who changed what, and when")
     audit_commands = audit_log.add_subparsers(dest="action", required=True, metavar="ACTION")
     verify = audit_commands.add_parser(
@@ -127,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         demo,
         backup,
         restore,
+        verify_file,
         *audit_commands.choices.values(),
     ):
         sub.add_argument("--db", help="SQLite database file (ACCORD_DB, default accord.db)")
@@ -199,6 +207,33 @@ def backup_command(args: argparse.Namespace) -> int:
         print(f"accord: {error.message}", file=sys.stderr)
         return 1
     print(f"backed up {settings.db} to {args.path} ({size} bytes, integrity ok)")
+    return 0
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    """Exit 0 if the file is a ratified text (or one of its exports), 1 if not."""
+    from server import api_versions, versions
+
+    try:
+        data = Path(args.path).read_bytes()
+    except OSError as exc:
+        return people_cli.fail(f"cannot read {args.path}: {exc.strerror}")
+    with people_cli.database(args) as conn:
+        known = versions.by_hash(conn)
+    answer = api_versions.check(data, known)
+    match = answer["match"]
+    if match is None:
+        print(f"NO MATCH: no ratified text has this content (sha256 {answer['sha256']})")
+        return 1
+    how = {
+        "exact": "byte for byte",
+        "normalized": "after normalizing line endings or the final newline",
+        "export": "an export made by Accord, rebuilt and compared byte for byte",
+        "embedded": "the file only names the hash; its content was not compared",
+    }[match["how"]]
+    print(f"MATCH: {match['title']} (ratified {match['date']} by {match['body']})")
+    print(f"  sha256 {match['sha256']}; {how}")
+    print(f"  document {match['document_id']}")
     return 0
 
 

@@ -59,6 +59,7 @@ class Viewer:
     user_id: int
     role: str
     delegates_decide: bool
+    writable: bool = True  # the text is a draft: accepting a suggestion can change it
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,7 @@ def thread_json(thread: Comment, viewer: Viewer, placement: Placement | None) ->
             "resolve": thread.kind == "comment" and can_comment(viewer.role) and not thread.removed,
             "decide": thread.kind == "suggestion"
             and thread.status == "open"
+            and viewer.writable
             and not thread.removed
             and can_decide(viewer.role, viewer.delegates_decide),
         },
@@ -207,7 +209,7 @@ _SELECT = """
 """
 
 
-def _people(conn: sqlite3.Connection, ids: set[int]) -> dict[int, Person]:
+def people_by_id(conn: sqlite3.Connection, ids: set[int]) -> dict[int, Person]:
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
@@ -230,7 +232,7 @@ def _people(conn: sqlite3.Connection, ids: set[int]) -> dict[int, Person]:
 
 def _build(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[Comment]:
     ids = {r[14] for r in rows} | {r[15] for r in rows if r[15]} | {r[16] for r in rows if r[16]}
-    people = _people(conn, ids)
+    people = people_by_id(conn, ids)
     mentions = _mentions(conn, [r[0] for r in rows])
     return [
         Comment(

@@ -169,6 +169,89 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX audit_log_by_document ON audit_log(document_id, seq);
         """,
     ),
+    (
+        "0005_versions_ratification_adoption",
+        """
+        ALTER TABLE documents ADD COLUMN status TEXT NOT NULL DEFAULT 'draft'
+            CHECK (status IN ('draft', 'review', 'ratified'));
+        ALTER TABLE documents ADD COLUMN revision_of TEXT REFERENCES documents(id);
+        CREATE TABLE versions (
+            id INTEGER PRIMARY KEY,
+            document_id TEXT NOT NULL REFERENCES documents(id),
+            number INTEGER NOT NULL,
+            name TEXT,
+            kind TEXT NOT NULL
+                CHECK (kind IN ('named', 'auto', 'status', 'ratified', 'restore')),
+            status TEXT NOT NULL,
+            markdown TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            state_vector BLOB NOT NULL,
+            editors TEXT NOT NULL DEFAULT '[]',
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            UNIQUE (document_id, number)
+        );
+        CREATE TABLE ratifications (
+            document_id TEXT PRIMARY KEY REFERENCES documents(id),
+            version_id INTEGER NOT NULL UNIQUE REFERENCES versions(id),
+            title TEXT NOT NULL,
+            markdown TEXT NOT NULL,
+            html TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            body TEXT NOT NULL,
+            decided_on TEXT NOT NULL,
+            votes_for INTEGER NOT NULL,
+            votes_against INTEGER NOT NULL,
+            abstentions INTEGER NOT NULL,
+            notes TEXT NOT NULL,
+            ratified_by INTEGER NOT NULL REFERENCES users(id),
+            ratified_at TEXT NOT NULL
+        );
+        CREATE INDEX ratifications_by_hash ON ratifications(sha256);
+        CREATE TABLE publications (
+            document_id TEXT PRIMARY KEY REFERENCES ratifications(document_id),
+            slug TEXT NOT NULL UNIQUE,
+            published_by INTEGER NOT NULL REFERENCES users(id),
+            published_at TEXT NOT NULL
+        );
+        CREATE TABLE adoptions (
+            id INTEGER PRIMARY KEY,
+            document_id TEXT NOT NULL REFERENCES ratifications(document_id),
+            organization_id INTEGER NOT NULL REFERENCES organizations(id),
+            decision TEXT NOT NULL CHECK (decision IN
+                ('adopted', 'adopted_with_reservations', 'rejected', 'pending')),
+            reservations TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            decided_on TEXT,
+            notes TEXT NOT NULL DEFAULT '',
+            recorded_by INTEGER NOT NULL REFERENCES users(id),
+            recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX adoptions_by_document ON adoptions(document_id, organization_id, id);
+        CREATE TRIGGER ratifications_never_change BEFORE UPDATE ON ratifications
+        BEGIN
+            SELECT RAISE(ABORT, 'a ratified text never changes');
+        END;
+        CREATE TRIGGER ratifications_never_go BEFORE DELETE ON ratifications
+        BEGIN
+            SELECT RAISE(ABORT, 'a ratified text never changes');
+        END;
+        CREATE TRIGGER versions_never_change BEFORE UPDATE ON versions
+        BEGIN
+            SELECT RAISE(ABORT, 'a version never changes');
+        END;
+        CREATE TRIGGER ratified_versions_never_go BEFORE DELETE ON versions
+        WHEN OLD.id IN (SELECT version_id FROM ratifications)
+        BEGIN
+            SELECT RAISE(ABORT, 'a ratified text never changes');
+        END;
+        CREATE TRIGGER ratified_documents_stay_ratified BEFORE UPDATE OF status ON documents
+        WHEN OLD.status = 'ratified'
+        BEGIN
+            SELECT RAISE(ABORT, 'a ratified text never changes');
+        END;
+        """,
+    ),
 ]
 
 
@@ -180,6 +263,19 @@ def connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+def statements(sql: str) -> Iterator[str]:
+    """The statements of a script, triggers (``BEGIN ... END;``) kept whole."""
+    pending = ""
+    for piece in sql.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+    if pending.strip(" \n;"):
+        raise ValueError(f"incomplete SQL statement: {pending.strip()[:60]}")
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:
@@ -195,7 +291,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in filter(str.strip, sql.split(";")):
+            for statement in statements(sql):
                 conn.execute(statement)
             conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
             conn.execute("COMMIT")
@@ -328,6 +424,10 @@ class Writer:
                     break
                 batch.append(item)
             self._commit(conn, batch)
+            # Done jobs must not stay referenced while the thread waits for the next one:
+            # their closures hold rooms, which would stay in memory after they unload.
+            first = item = None
+            batch = []
         # Fold the WAL into the main file so a stopped server leaves one self-contained file.
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()

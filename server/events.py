@@ -64,6 +64,15 @@ class Hub:
         for listener in self.listeners(document_id):
             listener.put(event, build(listener))
 
+    def apply_role(self, document_id: str, user_id: int, role: str | None) -> None:
+        """A role changed (or was taken away): open streams follow at once."""
+        for listener in self.listeners(document_id):
+            if listener.user_id == user_id:
+                if role is None:
+                    listener.close()
+                else:
+                    listener.role = role
+
     def close_where(self, match: Callable[[Listener], bool]) -> None:
         for listeners in list(self._listeners.values()):
             for listener in list(listeners):

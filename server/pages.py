@@ -93,5 +93,25 @@ async def link_page(request: Request) -> Response:
     return shell(request, "link", "page.link", token=request.path_params["token"])
 
 
+async def ratified_page(request: Request) -> Response:
+    """/ratified: the adoption dashboard; /ratified/{id}: one ratified text (any member)."""
+    if await identify(request, request.app.state.db) is None:
+        return to_login(request)
+    document_id = request.path_params.get("document_id", "")
+    if document_id:
+        return shell(request, "ratified", "page.ratified", document_id)
+    return shell(request, "dashboard", "page.dashboard")
+
+
+async def verify_page(request: Request) -> Response:
+    """Anyone may check a copy (without an account, against published texts only)."""
+    return shell(request, "verify", "page.verify")
+
+
+async def public_page(request: Request) -> Response:
+    """A ratified text a chair published: no sign-in. The slug is checked by the API."""
+    return shell(request, "public", "page.public", token=request.path_params["slug"])
+
+
 async def favicon(request: Request) -> Response:
     return Response(status_code=204)

@@ -41,6 +41,10 @@ class Settings:
     compact_after_updates: int = setting(
         1000, "Log rows of one document that trigger a verified compaction."
     )
+    version_quiet_seconds: float = setting(
+        60.0,
+        "After this long without edits, a burst of editing is saved as an automatic version.",
+    )
     max_awareness_entries: int = setting(64, "Most client entries one awareness message may carry.")
     ping_interval_seconds: float = setting(
         5.0, "Websocket ping interval; a peer that does not answer in time is dropped."

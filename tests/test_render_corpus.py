@@ -96,6 +96,8 @@ class MarkupCheck(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.problems.append(f"event handler {name}= on <{tag}>")
+            elif name == "data-line" and re.fullmatch(r"[1-9][0-9]*", value or ""):
+                pass  # the source line a block starts on (server/render.py, render.js)
             elif name not in TAGS[tag]:
                 self.problems.append(f"attribute {name}= on <{tag}>")
             elif name == "style" and not re.fullmatch(

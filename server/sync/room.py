@@ -87,6 +87,8 @@ class Room:
         self.last_write: asyncio.Future[Any] | None = None
         self.appended = 0
         self.broken = False
+        self.frozen = False  # not a draft (in review, or ratified): nobody writes
+        self.editors: set[int] = set()  # who edited since the last version was taken
         self._changes: list[bytes] = []
         self._subscription: Subscription | None = None
         self.doc = self._new_doc(state)
@@ -156,6 +158,7 @@ class Room:
     # -- peers --------------------------------------------------------------------------
 
     def set_writable(self, peer: Peer, writable: bool) -> None:
+        writable = writable and not self.frozen
         if peer.can_write == writable:
             return
         if writable:  # reconnecting lets the client sync both ways and learn its new role
@@ -166,6 +169,8 @@ class Room:
 
     def join(self, peer: Peer) -> None:
         self.peers.add(peer)
+        if self.frozen:
+            peer.can_write = False
         if not peer.can_write:
             peer.send(protocol.auth_denied("read-only"))
         if peer.can_write:
@@ -260,9 +265,25 @@ class Room:
         if changed:
             raise ReadOnly("this connection is read-only")
 
-    def edit(self, change: Callable[[Text], None]) -> None:
+    def freeze(self, frozen: bool) -> None:
+        """The document left draft (nobody may write) or came back to it (reconnect, so that
+        writers get their rights back)."""
+        if frozen == self.frozen:
+            return
+        self.frozen = frozen
+        for peer in list(self.peers):
+            if frozen:
+                self.set_writable(peer, False)
+            else:
+                peer.close(4000, "the document is a draft again; reconnect")
+
+    def edit(self, change: Callable[[Text], None], author: int | None = None) -> None:
         """A server-side edit (an accepted suggestion, a restored version): made on the Doc in
         one transaction, then stored and broadcast to every peer like any peer's edit."""
+        if self.frozen:
+            raise ReadOnly("this document is not a draft")
+        if author is not None:
+            self.editors.add(author)
         self._changes = []
         with self.doc.transaction():
             change(self.doc.get("content", type=Text))
@@ -271,6 +292,8 @@ class Room:
             self._persist(None, update)
 
     def _persist(self, sender: Peer | None, change: bytes) -> None:
+        if sender is not None and sender.user_id is not None:
+            self.editors.add(sender.user_id)
         self.unsaved.append(change)
         frame = protocol.sync_update(change)
         future = self.updates.append(self.document_id, change)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from server import documents
 from server.settings import Settings
 from server.sync.peer import Peer
 from server.sync.room import Room
@@ -28,6 +29,11 @@ class Rooms:
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
         self._compactions: set[asyncio.Task[int]] = set()
+        # Called with a room whose editing went quiet, or is being unloaded or closed, while
+        # it holds edits no version has recorded yet (the app takes an automatic version).
+        self.on_quiet: Callable[[Room], Awaitable[object]] | None = None
+        self._quiet: dict[str, asyncio.TimerHandle] = {}
+        self._snapshots: set[asyncio.Task[object]] = set()
 
     async def get(self, document_id: str) -> Room:
         """The room of a document that exists, loading it once."""
@@ -67,6 +73,8 @@ class Rooms:
             on_change=self.maybe_compact,
         )
         room.appended = stored.rows
+        document = await self.updates.db.read(lambda conn: documents.get(conn, document_id))
+        room.frozen = document is not None and not document.writable
         return room
 
     @asynccontextmanager
@@ -104,7 +112,10 @@ class Rooms:
         if room.peers or self.open.get(room.document_id) is not room:
             return
         del self.open[room.document_id]
-        room.close()
+        timer = self._quiet.pop(room.document_id, None)
+        if timer is not None:
+            timer.cancel()
+        self._went_quiet(room, then=room.close)  # unversioned edits are versioned first
         log.info("room unloaded; %d open", len(self.open))
 
     def _compact(self, room: Room) -> None:
@@ -124,8 +135,37 @@ class Rooms:
             log.error("compaction failed; the log is kept whole", exc_info=task.exception())
 
     def maybe_compact(self, room: Room) -> None:
+        """After each committed edit: compact if the log grew, and restart the quiet timer."""
         if room.appended >= self.settings.compact_after_updates:
             self._compact(room)
+        timer = self._quiet.pop(room.document_id, None)
+        if timer is not None:
+            timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._quiet[room.document_id] = loop.call_later(
+            self.settings.version_quiet_seconds, self._went_quiet, room
+        )
+
+    def _went_quiet(self, room: Room, then: Callable[[], None] | None = None) -> None:
+        self._quiet.pop(room.document_id, None)
+        if not room.editors or self.on_quiet is None:
+            if then is not None:
+                then()
+            return
+        task = asyncio.create_task(self._snapshot(room, then))
+        self._snapshots.add(task)
+        task.add_done_callback(self._snapshots.discard)
+
+    async def _snapshot(self, room: Room, then: Callable[[], None] | None) -> object:
+        try:
+            assert self.on_quiet is not None
+            return await self.on_quiet(room)
+        except Exception:
+            log.exception("taking an automatic version failed")
+            return None
+        finally:
+            if then is not None:
+                then()
 
     def peers(self) -> list[tuple[Room, Peer]]:
         return [(room, peer) for room in self.open.values() for peer in room.peers]
@@ -153,11 +193,30 @@ class Rooms:
                 room.set_writable(peer, role in ("chair", "delegate"))
 
     async def close(self) -> None:
-        """Wait for everything applied to be committed and compactions to end."""
-        for timer in self._unload_timers.values():
+        """Shut down: close every connection after a last sync, then wait for everything
+        applied to be committed and for compactions to end.
+
+        `accord serve` calls this when a stop signal arrives, before uvicorn closes the
+        sockets (the lifespan calls it again). Each writing client first gets a 'saved'
+        notice, a SyncStep1 it answers with whatever the server lacks, so edits still on the
+        wire arrive and are stored; then everyone is closed with 1012 (service restart).
+        """
+        for timer in [*self._unload_timers.values(), *self._quiet.values()]:
             timer.cancel()
         self._unload_timers.clear()
+        self._quiet.clear()
+        connected = self.peers()
+        for room, peer in connected:
+            if peer.can_write and not peer.closing:
+                room._schedule_saved_notice(peer)
+        if connected:  # the notice timer, then the client's answer
+            await asyncio.sleep(self.settings.saved_notice_ms / 1000 + 0.3)
+            self.close_where(lambda peer: True, 1012, "server restarting")
         for room in list(self.open.values()):
             await room.settle()
+            if room.editors and self.on_quiet is not None:  # the last edits get a version
+                await self._snapshot(room, None)
+        if self._snapshots:
+            await asyncio.gather(*self._snapshots, return_exceptions=True)
         if self._compactions:
             await asyncio.gather(*self._compactions, return_exceptions=True)

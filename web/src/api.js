@@ -16,6 +16,7 @@
  * @property {string | number} created_at
  * @property {string | number} updated_at
  * @property {Role} [role]
+ * @property {number} [unread] replies to my threads and mentions of me not yet read
  */
 
 /**
@@ -85,11 +86,13 @@ export class ApiError extends Error {
   /**
    * @param {number} status HTTP status, 0 when the server could not be reached
    * @param {string} message
+   * @param {Record<string, any> | null} [data] the whole JSON error body, e.g. {retry: true}
    */
-  constructor (status, message) {
+  constructor (status, message, data = null) {
     super(message)
     this.name = 'ApiError'
     this.status = status
+    this.data = data
   }
 }
 
@@ -119,7 +122,7 @@ export function csrfToken () {
  * @param {unknown} [body]
  * @returns {Promise<any>} the JSON body, or null when there is none (204)
  */
-async function request (method, path, body) {
+export async function request (method, path, body) {
   /** @type {Record<string, string>} */
   const headers = { accept: 'application/json' }
   if (method !== 'GET') headers['X-CSRFToken'] = csrfToken()
@@ -145,13 +148,13 @@ async function request (method, path, body) {
   }
   if (!response.ok) {
     const message = data && typeof data.error === 'string' ? data.error : response.statusText
-    throw new ApiError(response.status, message || String(response.status))
+    throw new ApiError(response.status, message || String(response.status), data && typeof data === 'object' ? data : null)
   }
   return data
 }
 
 /** @param {string | number} part */
-const enc = (part) => encodeURIComponent(part)
+export const enc = (part) => encodeURIComponent(part)
 
 // -- documents ------------------------------------------------------------------------------
 

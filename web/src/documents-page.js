@@ -1,6 +1,7 @@
 /**
- * The documents page: the documents this person is a member of, each with their role
- * (#doc-list, empty state #doc-empty), and for admins and chairs the form that creates one
+ * The documents page: the documents this person is a member of, each with their role and the
+ * number of unread review notices (.unread: replies to my threads, mentions of me) (#doc-list,
+ * empty state #doc-empty), and for admins and chairs the form that creates one
  * (#new-doc-form: #new-title, #create-doc) and then opens it.
  */
 import { createDocument, documentUrl, listDocuments } from './api.js'
@@ -9,7 +10,14 @@ import { h } from './dom.js'
 import { errorBox } from './error-box.js'
 import { onLangChange, t, translated, translatedAttr } from './i18n.js'
 import { roleLabel } from './roles.js'
+import { statusBadge } from './status-bar.js'
 import { topbar } from './topbar.js'
+
+/**
+ * The stage of a document that is no longer a draft (in review, ratified).
+ * @param {import('./api.js').DocumentSummary & { status?: string }} doc
+ */
+const stage = (doc) => (doc.status && doc.status !== 'draft' ? statusBadge(doc.status) : null)
 
 /** @param {import('./api.js').DocumentSummary} doc */
 function documentItem (doc) {
@@ -21,8 +29,11 @@ function documentItem (doc) {
       t('docs.updated', { date: formatDate(date) })
     ])
     : null
+  const unread = doc.unread
+    ? h('span', { className: 'unread', attrs: { title: t('docs.unread_help') } }, [t('docs.unread', { count: doc.unread })])
+    : null
   return h('li', { data: { documentId: doc.id } }, [
-    h('span', { className: 'doc-main' }, [link, role]),
+    h('span', { className: 'doc-main' }, [link, role, stage(doc), unread]),
     updated
   ])
 }

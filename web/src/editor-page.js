@@ -5,7 +5,8 @@
  * The document is the Y.Doc's Text 'content', synced with the server over y-websocket at
  * /sync/{id} and kept in IndexedDB ('accord-{id}') so that offline edits survive a reload.
  * The server names everyone in "who is here" from their account; reviewers and observers
- * get the same editor, read-only.
+ * get the same editor, read-only. Beside them, the review sidebar (review.js): comments and
+ * suggestions on the text, live.
  */
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
@@ -23,6 +24,10 @@ import { setPageTitle } from './page-title.js'
 import { whoIsHere } from './presence.js'
 import { livePreview } from './preview.js'
 import { readOnlyMode } from './read-only.js'
+import { auditPanel } from './audit-panel.js'
+import { historyPanel } from './history-panel.js'
+import { statusBar } from './status-bar.js'
+import { review } from './review.js'
 import { loginUrl } from './session.js'
 import { savedBadge } from './saved-badge.js'
 import { trackSaved } from './saved.js'
@@ -84,7 +89,7 @@ function documentTitle (id, access, stop) {
     delete heading.dataset.i18n
     heading.textContent = title
     setPageTitle(() => title)
-    access.setRole(doc.role)
+    access.setDocument(doc)
   }).catch((err) => {
     translated(heading, 'page.editor')
     if (err instanceof ApiError && (err.status === 404 || err.status === 403)) stop(err.status === 404 ? 4404 : 4403)
@@ -102,46 +107,61 @@ export function editorPage (app, id, me) {
   const doc = openDocument(id)
   const { ydoc, ytext, provider } = doc
   const error = errorBox()
-  const access = trackAccess(provider, () => getDocument(id).then((d) => d.role))
+  const access = trackAccess(provider, () => getDocument(id))
   const readOnly = readOnlyMode(access)
   const members = membersPanel(id, error)
+  const stage = statusBar({ id, access, error })
+  const history = historyPanel(id, access, error)
+  const audit = auditPanel(id, access, error)
+  const reviews = review({ id, ydoc, ytext, provider, me, access, error })
   const editorHost = h('div', { className: 'editor' })
   const preview = h('article', { id: 'preview', className: 'preview markdown-body' })
   const presence = h('section', { className: 'presence' }, [
     translated(h('h2', {}), 'who.heading'), whoIsHere(provider.awareness),
-    h('span', { className: 'spacer' }), members.button
+    h('span', { className: 'spacer' }), stage.actions, reviews.toggle, history.button, audit.button, members.button
   ])
   const panes = h('div', { className: 'panes' }, [
     h('section', { className: 'pane source' }, [translated(h('h2', {}), 'editor.source'), editorHost]),
-    h('section', { className: 'pane rendered' }, [translated(h('h2', {}), 'editor.preview'), preview])
+    h('section', { className: 'pane rendered' }, [translated(h('h2', {}), 'editor.preview'), preview]),
+    reviews.element
   ])
   let stopped = false
   /** @param {number} code */
   const stop = (code) => {
     stopped = true
     provider.disconnect()
+    reviews.stop()
     error.final(() => [closeMessage(code), ' ', translated(h('a', { attrs: { href: '/' } }), 'error.back')])
-    for (const el of [presence, members.panel, panes]) el.hidden = true
+    for (const el of [presence, members.panel, history.panel, audit.panel, panes]) el.hidden = true
   }
   onFinalClose(doc, stop)
   const title = documentTitle(id, access, stop)
+  const saved = savedBadge(doc.saved, provider)
+  // in review or ratified nobody writes: nothing to save (and a read-only connection is never
+  // told what the server holds, so the badge could not tell anyway)
+  // nothing to save where this browser may not write: in review, ratified, or for reviewers
+  // and observers (the server never asks a read-only connection for its state)
+  access.onChange(({ status, role }) => {
+    saved.hidden = status === 'review' || status === 'ratified' || role === 'reviewer' || role === 'observer'
+  })
   const badges = h('span', { className: 'badges' }, [
-    connectionBadge(provider), savedBadge(doc.saved, provider), readOnly.badge
+    stage.badge, connectionBadge(provider), saved, readOnly.badge
   ])
 
   app.replaceChildren(
     topbar({ me, error, middle: [title], end: [badges] }),
-    error.element, presence, members.panel, panes
+    error.element, presence, members.panel, history.panel, audit.panel, panes, stage.dialog
   )
   const view = createEditor({
     parent: editorHost,
     ytext,
     awareness: provider.awareness,
     undoManager: new Y.UndoManager(ytext),
-    extensions: readOnly.extension
+    extensions: [readOnly.extension, reviews.extension]
   })
   readOnly.attach(view)
-  livePreview(preview, ytext)
+  const rendered = livePreview(preview, ytext, (container) => reviews.markPreview(container))
+  reviews.attach(view, preview, rendered.refresh)
   // the server names us to the others; this is how we see ourselves
   me.then((user) => provider.awareness.setLocalStateField('user', userFor(user.organization ? `${user.name} (${user.organization.short_name})` : user.name, user.color)), () => {})
   // connect once the local copy is loaded: loaded later, it would go to the server as a new

@@ -15,6 +15,11 @@ const REASONS = {
   reviewer: 'readonly.reviewer',
   observer: 'readonly.observer'
 }
+/** @type {Record<string, string>} why, by the document's status (it comes first: it holds for everyone) */
+const STATUS_REASONS = {
+  review: 'readonly.review',
+  ratified: 'readonly.ratified'
+}
 
 /**
  * @param {import('./access.js').AccessTracker} access
@@ -28,9 +33,9 @@ export function readOnlyMode (access) {
   let applied = false
 
   const render = () => {
-    const { role, readOnly, pending, denied } = access.get()
+    const { role, status, readOnly, pending, denied } = access.get()
     badge.hidden = !readOnly || (pending && !denied) // while the role is asked for: nothing to say yet
-    if (readOnly) translated(badge, REASONS[role || ''] || 'readonly.denied')
+    if (readOnly) translated(badge, STATUS_REASONS[status || ''] || REASONS[role || ''] || 'readonly.denied')
     if (view && readOnly !== applied) {
       applied = readOnly
       view.dispatch({ effects: compartment.reconfigure(config(readOnly)) })

@@ -1,6 +1,7 @@
 /**
  * The top bar: the app's name (a link to the documents), what the page puts in the middle,
- * and on signed-in pages the person's name (#account-link, to /account) and #logout.
+ * and on signed-in pages the links to the ratified texts (#nav-ratified) and to verifying a
+ * copy (#nav-verify), the person's name (#account-link, to /account) and #logout.
  */
 import { logout, updateMe } from './api.js'
 import { h } from './dom.js'
@@ -49,6 +50,10 @@ export function topbar ({ me, middle = [], end = [], error } = {}) {
   })
   // a signed-in person's choice of language is the account's too (for every browser)
   const keepAccountLang = (/** @type {string} */ lang) => { updateMe({ language: lang }).catch(() => {}) }
-  bar.append(account, langSwitch(keepAccountLang), out)
+  const nav = h('nav', { className: 'topnav' }, [
+    translated(h('a', { id: 'nav-ratified', attrs: { href: '/ratified' } }), 'nav.ratified'),
+    translated(h('a', { id: 'nav-verify', attrs: { href: '/verify' } }), 'nav.verify')
+  ])
+  bar.append(nav, account, langSwitch(keepAccountLang), out)
   return bar
 }

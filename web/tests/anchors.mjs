@@ -11,6 +11,7 @@ const seed = Number(process.argv[2] || 1)
 const count = Number(process.argv[3] || 50)
 let s = seed
 const rand = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648 }
+/** @param {string[]} a */
 const pick = (a) => a[Math.floor(rand() * a.length)]
 const PIECES = ['a', 'ñ', 'é', 'e\u0301', '📊', '👩‍👩‍👧', '中文', 'שלום', 'مرحبا', ' ', '\n', 'Artículo ', '¿Qué?', 'x']
 
@@ -50,6 +51,7 @@ for (let c = 0; c < count; c++) {
   sync(docs)
   const t = docs[0].getText('content')
   const rpos = []
+  /** @type {number[]} */
   const assocs = []
   for (let i = 0; i <= t.length; i++) {
     assocs.push(rand() < 0.5 ? 0 : -1)
