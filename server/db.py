@@ -442,7 +442,11 @@ class Writer:
                 conn.execute("SAVEPOINT job")
                 try:
                     value = job(conn)
-                except Exception as exc:  # one job's failure must not undo the others
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as exc:  # one job's failure must not undo the others;
+                    # a Rust panic inside pycrdt (a BaseException) must not end this thread,
+                    # or every later commit would wait forever
                     conn.execute("ROLLBACK TO job")
                     results.append((future, None, exc))
                 else:

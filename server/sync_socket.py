@@ -12,7 +12,13 @@ from starlette.websockets import WebSocket, WebSocketState
 from server import documents, members
 from server.auth import identify, origin_allowed
 from server.db import Database
-from server.errors import DocumentNotFound, NotSignedIn, SyncError, UnsupportedData
+from server.errors import (
+    DocumentNotFound,
+    NotSignedIn,
+    SyncError,
+    TryAgainLater,
+    UnsupportedData,
+)
 from server.people import User
 from server.settings import Settings
 from server.sync.peer import Peer
@@ -23,19 +29,45 @@ log = logging.getLogger(__name__)
 
 
 class WebSocketChannel:
-    """`server.types.Channel` over a Starlette websocket."""
+    """`server.types.Channel` over a Starlette websocket. ``queued`` counts the bytes its
+    peer has queued and not yet handed over (see `SocketPeer`)."""
 
-    __slots__ = ("websocket",)
+    __slots__ = ("queued", "websocket")
 
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
+        self.queued = 0
 
     async def send(self, frame: bytes) -> None:
+        self.queued -= len(frame)
         await self.websocket.send({"type": "websocket.send", "bytes": frame})
 
     async def close(self, code: int, reason: str) -> None:
         if self.websocket.application_state != WebSocketState.DISCONNECTED:
             await self.websocket.close(code, reason)
+
+
+class SocketPeer(Peer):
+    """A `Peer` whose send queue is bounded in bytes as well as in frames. Frames are shared
+    by everyone in the room, but a client that does not read keeps alive every frame queued
+    for it: a room of large pastes would fill memory long before the frame limit is reached.
+    The first frame is always queued, however large (a joiner's copy of a big document)."""
+
+    __slots__ = ("max_bytes", "socket")
+
+    def __init__(self, socket: WebSocketChannel, limit: int, max_bytes: int, name: str) -> None:
+        super().__init__(socket, limit, name)
+        self.socket = socket
+        self.max_bytes = max_bytes
+
+    def send(self, frame: bytes) -> None:
+        queued = self.socket.queued
+        if queued and queued + len(frame) > self.max_bytes and not self.closing:
+            log.warning("closing a client too slow for its room (send queue bytes)")
+            self.fail(TryAgainLater("client too slow: send queue full"))
+            return
+        self.socket.queued = queued + len(frame)
+        super().send(frame)
 
 
 PALETTE = (
@@ -74,7 +106,12 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         await websocket.close(error.close_code, error.message)
         return
     room = await rooms.get(document_id)
-    peer = Peer(WebSocketChannel(websocket), settings.send_queue_messages, secrets.token_hex(4))
+    peer = SocketPeer(
+        WebSocketChannel(websocket),
+        settings.send_queue_messages,
+        2 * settings.max_message_bytes,  # room for two of the largest messages
+        secrets.token_hex(4),
+    )
     peer.can_write = members.can_write(role)
     peer.user_id = identity.user.id
     peer.session = identity.session
@@ -103,7 +140,16 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.error("a sync connection failed", exc_info=task.exception())
 
 
+# One connection may send this many messages a second on average, in bursts of up to BURST
+# (a person typing sends well under 100). Beyond that its socket is read more slowly, so TCP
+# pushes back on the sender, instead of its flood taking the event loop from everyone else.
+MESSAGES_PER_SECOND = 1000.0
+BURST = 2000.0
+
+
 async def _receive_loop(websocket: WebSocket, peer: Peer, room: Room) -> None:
+    loop = asyncio.get_running_loop()
+    allowance, refilled = BURST, loop.time()
     while not peer.closing:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -118,3 +164,9 @@ async def _receive_loop(websocket: WebSocket, peer: Peer, room: Room) -> None:
             log.info("closing a sync connection: %s (%d)", error.message, error.close_code)
             peer.fail(error)
             return
+        allowance -= 1
+        if allowance < 1:  # spent: refill by the time passed, and wait if still spent
+            now = loop.time()
+            allowance = min(BURST, allowance + (now - refilled) * MESSAGES_PER_SECOND)
+            refilled = now
+            await asyncio.sleep(max(0.0, (1 - allowance) / MESSAGES_PER_SECOND))

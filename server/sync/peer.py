@@ -12,6 +12,8 @@ from server.types import Channel
 
 log = logging.getLogger(__name__)
 
+YIELD_EVERY = 32  # frames sent back to back before the sender lets others run
+
 
 class Peer:
     """A client in a room. ``send`` never blocks: frames wait in a bounded queue.
@@ -100,10 +102,17 @@ class Peer:
             while self._closing is None:
                 await self._wake.wait()
                 self._wake.clear()
+                sent = 0
                 while self._queue and self._closing is None:
                     self._sending = True
                     await self.channel.send(self._queue.popleft())
                     self._sending = False
+                    sent += 1
+                    if sent % YIELD_EVERY == 0:
+                        # A send to a socket whose peer vanished can complete at once, every
+                        # time: yield now and then, so the loop notices the disconnect
+                        # instead of writing a whole queue into a dead socket.
+                        await asyncio.sleep(0)
         except Exception:  # the connection is gone; the receive side notices
             log.debug("send failed on %s", self.name, exc_info=True)
             self.closed.set()

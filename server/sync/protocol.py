@@ -155,7 +155,7 @@ def parse_awareness(payload: bytes, max_entries: int) -> tuple[AwarenessEntry, .
         state = reader.var_string()
         try:
             json.loads(state)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise InvalidPayload("awareness state is not JSON") from exc
         entries.append(AwarenessEntry(client_id, clock, state))
     reader.expect_end()
@@ -199,3 +199,121 @@ def awareness_frame(payload: bytes) -> bytes:
 
 def auth_denied(reason: str) -> bytes:
     return bytes((MessageType.AUTH, 0)) + var_bytes(reason.encode("utf-8"))
+
+
+# -- Yjs update structure (v1 encoding) ---------------------------------------------------------
+
+
+def update_clocks(update: bytes) -> dict[int, int]:
+    """Walk every struct of a v1 update; return, per client, the clock after its last struct.
+
+    Raises `InvalidPayload` if a struct is malformed or empty. (pycrdt can integrate a
+    conflicting update, a reused client id whose item overlaps what the Doc holds, cut inside a
+    surrogate pair, as an item with an empty string; the change it then reports makes every
+    client that applies it panic. No real client sends a struct of length 0.)
+    """
+    data = update
+    end = len(data)
+
+    def uint(pos: int) -> tuple[int, int]:
+        value = shift = 0
+        while pos < end and shift < 7 * MAX_VARUINT_BYTES:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value, pos
+            shift += 7
+        raise InvalidPayload("truncated or overlong varint in update")
+
+    def skip_bytes(pos: int) -> tuple[int, int]:
+        length, pos = uint(pos)
+        if pos + length > end:
+            raise InvalidPayload("truncated update")
+        return length, pos + length
+
+    def skip_any(pos: int, depth: int) -> int:
+        if depth > 64 or pos >= end:
+            raise InvalidPayload("invalid value in update")
+        kind = data[pos]
+        pos += 1
+        if kind in (127, 126, 121, 120):  # undefined, null, false, true
+            return pos
+        if kind == 125:  # signed varint
+            return uint(pos)[1]
+        if kind in (124, 123, 122):  # float32, float64, bigint64
+            pos += 4 if kind == 124 else 8
+        elif kind in (119, 116):  # string, bytes
+            pos = skip_bytes(pos)[1]
+        elif kind in (118, 117):  # object, array
+            count, pos = uint(pos)
+            for _ in range(count):
+                if kind == 118:
+                    pos = skip_bytes(pos)[1]
+                pos = skip_any(pos, depth + 1)
+        else:
+            raise InvalidPayload("invalid value in update")
+        if pos > end:
+            raise InvalidPayload("truncated update")
+        return pos
+
+    ends: dict[int, int] = {}
+    clients, pos = uint(0)
+    for _ in range(clients):
+        structs, pos = uint(pos)
+        client, pos = uint(pos)
+        clock, pos = uint(pos)
+        for _ in range(structs):
+            if pos >= end:
+                raise InvalidPayload("truncated update")
+            info = data[pos]
+            pos += 1
+            ref = info & 0x1F
+            if ref in (0, 10):  # GC, Skip: a length
+                length, pos = uint(pos)
+                if length == 0:
+                    raise InvalidPayload("empty struct in update")
+                clock += length
+                continue
+            if info & 0x80:  # origin id
+                pos = uint(uint(pos)[1])[1]
+            if info & 0x40:  # right origin id
+                pos = uint(uint(pos)[1])[1]
+            if not info & 0xC0:  # parent: a root type's name or an item id; maybe a map key
+                kind, pos = uint(pos)
+                pos = skip_bytes(pos)[1] if kind == 1 else uint(uint(pos)[1])[1]
+                if info & 0x20:
+                    pos = skip_bytes(pos)[1]
+            length = 1
+            if ref == 4:  # a string: its length counts UTF-16 units
+                size, pos = skip_bytes(pos)
+                chunk = data[pos - size : pos].decode("utf-8", "replace")
+                length = len(chunk.encode("utf-16-le")) // 2
+            elif ref in (1, 2, 8):  # deleted, JSON, any: a count
+                length, pos = uint(pos)
+                for _ in range(length if ref != 1 else 0):
+                    pos = skip_bytes(pos)[1] if ref == 2 else skip_any(pos, 0)
+            elif ref in (3, 5):  # binary, embed
+                pos = skip_bytes(pos)[1]
+            elif ref == 6:  # format: key, value
+                pos = skip_bytes(skip_bytes(pos)[1])[1]
+            elif ref == 7:  # a shared type; XML elements and hooks carry a name
+                kind, pos = uint(pos)
+                if kind in (3, 5):
+                    pos = skip_bytes(pos)[1]
+            elif ref == 9:  # a subdocument: guid, options
+                pos = skip_any(skip_bytes(pos)[1], 0)
+            elif ref not in (1, 2, 8):
+                raise InvalidPayload(f"unknown struct type {ref} in update")
+            if length == 0:
+                raise InvalidPayload("empty struct in update")
+            clock += length
+        ends[client] = max(ends.get(client, 0), clock)
+    ranges, pos = uint(pos)  # the delete set: per client, (clock, length) ranges
+    for _ in range(ranges):
+        count, pos = uint(uint(pos)[1])
+        for _ in range(2 * count):
+            pos = uint(pos)[1]
+    if pos != end:
+        raise InvalidPayload("trailing bytes after update")
+    return ends

@@ -33,6 +33,8 @@ from server.sync.store import EMPTY_UPDATE, UpdateLog
 
 log = logging.getLogger(__name__)
 
+EMPTY_STATE_VECTOR = b"\x00"
+
 
 def stamp(entry: AwarenessEntry, identity: dict[str, str]) -> AwarenessEntry:
     """The entry with its ``user`` field set by the server from the account."""
@@ -90,6 +92,9 @@ class Room:
         self.frozen = False  # not a draft (in review, or ratified): nobody writes
         self.editors: set[int] = set()  # who edited since the last version was taken
         self._changes: list[bytes] = []
+        # The SyncStep2 answering an empty state vector (a new client): the whole document,
+        # encoded once per state and shared by every joiner until the next change.
+        self._full_reply: bytes | None = None
         self._subscription: Subscription | None = None
         self.doc = self._new_doc(state)
 
@@ -116,6 +121,7 @@ class Room:
         update = event.update
         if update != EMPTY_UPDATE:
             self._changes.append(update)
+            self._full_reply = None
 
     @property
     def text(self) -> str:
@@ -125,8 +131,12 @@ class Room:
         """Apply an untrusted update; return the changes the Doc accepted.
 
         Some malformed updates apply without error but leave the Doc unable to encode itself
-        (every later joiner would crash): so the new part is encoded once as a check. Either
-        failure costs the sender its connection; the Doc is rebuilt from storage.
+        (every later joiner would crash): so the new part is encoded once as a check. When the
+        Doc integrated something else than what was sent (a real client's update comes back
+        byte for byte), it is looked at closer: an update whose structs were not all integrated
+        (pycrdt would show some as text that is never stored nor relayed), or that became an
+        empty struct (a change that makes clients panic), is refused. Any failure costs the
+        sender its connection; if the Doc may have changed, it is rebuilt from storage.
         """
         self._changes = []
         before = self.doc.get_state()
@@ -134,8 +144,25 @@ class Room:
             self.doc.apply_update(update)
             if self._changes:
                 self.doc.get_update(before)
+            if self._changes != [update] and update[:1] != b"\x00":
+                for change in self._changes:
+                    protocol.update_clocks(change)
+                state = protocol.parse_state_vector(self.doc.get_state())
+                ends = protocol.update_clocks(update)
+                if any(state.get(client, 0) < end for client, end in ends.items()):
+                    raise InvalidPayload("update depends on changes the server does not have")
+        except InvalidPayload:
+            self._changes = []
+            log.warning("an update was not integrated whole; rebuilding the document")
+            self._rebuild()
+            raise
         except Exception as exc:
             self._changes = []
+            # A decoding error (ValueError) comes before any change; an error while
+            # integrating may come after part of the update is in the Doc, unstored.
+            if not isinstance(exc, ValueError) or self.doc.get_state() != before:
+                log.warning("an update failed half-applied; rebuilding the document")
+                self._rebuild()
             raise InvalidPayload("invalid update") from exc
         except BaseException as exc:
             if not is_panic(exc):
@@ -154,6 +181,7 @@ class Room:
         for update in self.unsaved:  # idempotent if some are already committed
             doc.apply_update(update)
         self.doc = doc
+        self._full_reply = None
 
     # -- peers --------------------------------------------------------------------------
 
@@ -224,8 +252,14 @@ class Room:
 
     def _answer_step1(self, peer: Peer, state_vector: bytes) -> None:
         protocol.parse_state_vector(state_vector)  # strict check before pycrdt sees it
+        cached = self._full_reply if state_vector == EMPTY_STATE_VECTOR else None
+        if cached is not None:
+            self._after_commit(lambda: peer.send(cached))
+            return
         try:
             reply = protocol.sync_step2(self.doc.get_update(state_vector))
+            if state_vector == EMPTY_STATE_VECTOR:
+                self._full_reply = reply
         except Exception as exc:
             raise InvalidPayload("invalid state vector") from exc
         except BaseException as exc:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pycrdt import Doc, Text, get_state, merge_updates
 
 from server.db import Database
-from server.sync.protocol import parse_state_vector
+from server.errors import InvalidPayload
+from server.sync.protocol import parse_state_vector, update_clocks
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,8 @@ def merge(parts: list[bytes]) -> bytes:
     pycrdt's ``merge_updates`` is quadratic in the number of updates (20,000 one-keystroke
     updates took 7 s, 100,000 minutes), so a long log is replayed on a Doc instead, in one
     transaction, and the Doc encodes the result. Deleted content is kept (no garbage
-    collection), as ``merge_updates`` keeps it.
+    collection), as ``merge_updates`` keeps it. Structs whose dependencies are missing
+    are not (see `holds_all`).
     """
     if len(parts) == 1:
         return parts[0]
@@ -70,20 +72,22 @@ def merge(parts: list[bytes]) -> bytes:
     with doc.transaction():
         for part in parts:
             doc.apply_update(part)
-    if not _complete(doc, parts):
-        # Some part waits for changes the log lacks: a Doc would drop it, merge_updates
-        # keeps it. Never the case for a log Accord wrote, but never lose a row either.
-        return merge_updates(*parts)
     return doc.get_update()
 
 
-def _complete(doc: Doc[Text], parts: list[bytes]) -> bool:
-    """Whether the Doc integrated every struct of ``parts`` (none left pending)."""
-    have = parse_state_vector(doc.get_state())
-    for part in parts:
-        for client, clock in parse_state_vector(get_state(part)).items():
-            if have.get(client, 0) < clock:
-                return False
+def holds_all(merged: bytes, parts: list[bytes]) -> bool:
+    """Whether ``merged`` holds every struct of ``parts``. A Doc drops structs whose
+    dependencies are missing (merge_updates keeps them): never the case for a log Accord
+    wrote, which starts at the document's creation, but compaction deletes rows, so it
+    checks before it trusts a Doc-merged state."""
+    have = parse_state_vector(get_state(merged))
+    try:
+        for part in parts:
+            for client, clock in update_clocks(part).items():
+                if have.get(client, 0) < clock:
+                    return False
+    except InvalidPayload:
+        return False
     return True
 
 
@@ -134,6 +138,8 @@ def compact(conn: sqlite3.Connection, document_id: str) -> int:
         return 0
     log_updates = base + [r[1] for r in rows]
     merged = merge(log_updates)
+    if len(log_updates) > SMALL_MERGE and not holds_all(merged, log_updates):
+        merged = merge_updates(*log_updates)
     if content_of([merged]) != content_of(log_updates):
         raise CompactionMismatch(f"compaction of {document_id} does not match its log")
     last = rows[-1][0]
