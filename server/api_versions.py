@@ -72,8 +72,7 @@ async def snapshot(
         )
 
     version = await db.write(write)
-    if version is not None:
-        room.editors -= editors
+    room.editors -= editors  # recorded now, or the text is the last version's already
     return version
 
 

@@ -107,15 +107,20 @@ class Rooms:
                 self.settings.room_unload_seconds, self._unload, room
             )
 
-    def _unload(self, room: Room) -> None:
+    def _unload(self, room: Room, versioned: bool = False) -> None:
         self._unload_timers.pop(room.document_id, None)
         if room.peers or self.open.get(room.document_id) is not room:
             return
-        del self.open[room.document_id]
         timer = self._quiet.pop(room.document_id, None)
         if timer is not None:
             timer.cancel()
-        self._went_quiet(room, then=room.close)  # unversioned edits are versioned first
+        if room.editors and self.on_quiet is not None and not versioned:
+            # Edits no version has recorded yet: version them first (the room stays open, so
+            # a client joining meanwhile finds it), then try again.
+            self._went_quiet(room, then=lambda: self._unload(room, versioned=True))
+            return
+        del self.open[room.document_id]
+        room.close()
         log.info("room unloaded; %d open", len(self.open))
 
     def _compact(self, room: Room) -> None:
@@ -152,20 +157,24 @@ class Rooms:
             if then is not None:
                 then()
             return
-        task = asyncio.create_task(self._snapshot(room, then))
+        task = asyncio.create_task(self._snapshot(room))
         self._snapshots.add(task)
-        task.add_done_callback(self._snapshots.discard)
 
-    async def _snapshot(self, room: Room, then: Callable[[], None] | None) -> object:
+        def finished(task: asyncio.Task[object]) -> None:
+            # After the task is done (its frame, which holds the room, is gone).
+            self._snapshots.discard(task)
+            if then is not None:
+                then()
+
+        task.add_done_callback(finished)
+
+    async def _snapshot(self, room: Room) -> object:
         try:
             assert self.on_quiet is not None
             return await self.on_quiet(room)
         except Exception:
             log.exception("taking an automatic version failed")
             return None
-        finally:
-            if then is not None:
-                then()
 
     def peers(self) -> list[tuple[Room, Peer]]:
         return [(room, peer) for room in self.open.values() for peer in room.peers]
@@ -215,7 +224,7 @@ class Rooms:
         for room in list(self.open.values()):
             await room.settle()
             if room.editors and self.on_quiet is not None:  # the last edits get a version
-                await self._snapshot(room, None)
+                await self._snapshot(room)
         if self._snapshots:
             await asyncio.gather(*self._snapshots, return_exceptions=True)
         if self._compactions:
