@@ -56,10 +56,10 @@ class Context:
         return cls(request, identity.user.id, document.id, role)
 
     async def viewer(self) -> Viewer:
-        decide, writable = await self.db.read(self._settings)
+        decide, writable = await self.db.read(self.review_settings)
         return Viewer(self.user_id, self.role, decide, writable)
 
-    def _settings(self, conn: sqlite3.Connection) -> tuple[bool, bool]:
+    def review_settings(self, conn: sqlite3.Connection) -> tuple[bool, bool]:
         document = documents.get(conn, self.document_id)
         writable = document is not None and document.writable
         return comments.delegates_decide(conn, self.document_id), writable
@@ -103,7 +103,7 @@ async def publish(ctx: Context, thread_id: int) -> dict[str, Any]:
     """Tell everyone with the document open; answer the caller with the same thread."""
     thread = await ctx.db.read(lambda c: comments.thread(c, ctx.document_id, thread_id))
     placement = (await placements(ctx, [thread]))[thread.id]
-    decide, writable = await ctx.db.read(ctx._settings)
+    decide, writable = await ctx.db.read(ctx.review_settings)
 
     def build(listener: Listener) -> dict[str, Any]:
         viewer = Viewer(listener.user_id, listener.role, decide, writable)

@@ -1,18 +1,16 @@
-"""The JSON API of versions, the status workflow, ratification, adoption, exports and
-verification.
+"""The JSON API of a document's versions and its status workflow: versions (list, save,
+view, diff, restore, export), draft <-> review, ratification and starting a revision.
+Ratified texts, adoption and verification are in `server.api_ratified`.
 
 Who may do what:
 
 - every member reads a document's versions (reviewers and observers without the automatic,
   keystroke-level snapshots); chairs and delegates save named versions and restore;
-- chairs move the status (draft <-> review), ratify, start a revision and publish;
-- every signed-in person reads ratified texts; their adoptions are recorded by the document's
-  chairs, admins, and the organization's own chairs and delegates of the document.
+- chairs move the status (draft <-> review), ratify and start a revision.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -23,22 +21,24 @@ from starlette.routing import Route
 
 from server import audit, comments, documents, exports, members, people, verify, versions
 from server.api import find, read_json
-from server.auth import identify, require
+from server.api_ratified import (
+    COMMITTEE,
+    audit_export,
+    download,
+    export_format,
+    language,
+    people_in,
+    ratification_json,
+    version_json,
+)
+from server.auth import require
 from server.db import Database
 from server.diff import collapse, diff, to_html, to_json
 from server.errors import BadRequest, Conflict, Forbidden, NotFound
-from server.i18n import DEFAULT
-from server.people import Organization
 from server.positions import Offsets
-from server.render import render
 from server.sync.room import Room
 from server.sync.rooms import Rooms
-from server.versions import Ratification, Version
-
-MAX_VERIFY = 20 * 1024 * 1024
-FORMATS = {"md": "markdown", "markdown": "markdown", "html": "html", "pdf": "pdf"}
-COMMITTEE = frozenset({"chair", "delegate"})
-
+from server.versions import Version
 
 # -- taking versions -----------------------------------------------------------------------
 
@@ -88,130 +88,6 @@ def quiet_snapshots(db: Database) -> Any:
 # -- JSON ----------------------------------------------------------------------------------
 
 
-def version_json(
-    conn: sqlite3.Connection, version: Version, with_text: bool = False
-) -> dict[str, Any]:
-    ids = set(version.editors) | ({version.created_by} if version.created_by else set())
-    found = comments.people_by_id(conn, ids)
-    editors = [found[i].to_json() for i in version.editors if i in found]
-    creator = found.get(version.created_by) if version.created_by else None
-    body: dict[str, Any] = {
-        "number": version.number,
-        "name": version.name,
-        "kind": version.kind,
-        "status": version.status,
-        "sha256": version.sha256,
-        "created_at": version.created_at,
-        "created_by": {"id": creator.id, "name": creator.name} if creator else None,
-        "editors": editors,
-        "organizations": sorted(
-            {e["organization"]["short_name"] for e in editors if e["organization"]}
-        ),
-    }
-    if with_text:
-        body["markdown"] = version.markdown
-        body["html"] = render(version.markdown)
-    return body
-
-
-def _organizations(conn: sqlite3.Connection) -> list[Organization]:
-    return people.organizations(conn)
-
-
-def _org_json(org: Organization) -> dict[str, Any]:
-    return {"id": org.id, **org.to_json()}
-
-
-def ratification_json(
-    conn: sqlite3.Connection,
-    ratified: Ratification,
-    viewer: int | None,
-    *,
-    public: bool = False,
-) -> dict[str, Any]:
-    version = versions.get_by_id(conn, ratified.version_id)
-    records = versions.adoptions(conn, ratified.document_id)
-    recorders = comments.people_by_id(
-        conn, {a.recorded_by for history in records.values() for a in history}
-    )
-    ratifier = comments.people_by_id(conn, {ratified.ratified_by}).get(ratified.ratified_by)
-
-    def adoption_json(org: Organization) -> dict[str, Any]:
-        history = records.get(org.id, [])
-
-        def one(a: versions.Adoption) -> dict[str, Any]:
-            who = recorders.get(a.recorded_by)
-            return {
-                "decision": a.decision,
-                "reservations": a.reservations,
-                "body": a.body,
-                "date": a.decided_on,
-                "notes": a.notes,
-                "recorded_by": None if public or who is None else {"id": who.id, "name": who.name},
-                "recorded_at": a.recorded_at,
-            }
-
-        latest = (
-            one(history[0])
-            if history
-            else {
-                "decision": "pending",
-                "reservations": "",
-                "body": "",
-                "date": None,
-                "notes": "",
-                "recorded_by": None,
-                "recorded_at": None,
-            }
-        )
-        return {"organization": _org_json(org), **latest, "history": [one(a) for a in history[1:]]}
-
-    slug = versions.publication(conn, ratified.document_id)
-    body: dict[str, Any] = {
-        "document_id": ratified.document_id,
-        "title": ratified.title,
-        "version": version_json(conn, version),
-        "markdown": ratified.markdown,
-        "html": ratified.html,
-        "sha256": ratified.sha256,
-        "body": ratified.body,
-        "date": ratified.decided_on,
-        "votes": {
-            "for": ratified.votes_for,
-            "against": ratified.votes_against,
-            "abstentions": ratified.abstentions,
-        },
-        "notes": ratified.notes,
-        "ratified_by": {"id": ratifier.id, "name": ratifier.name} if ratifier else None,
-        "ratified_at": ratified.ratified_at,
-        "public_url": f"/p/{slug}" if slug else None,
-        "adoptions": [adoption_json(org) for org in _organizations(conn)],
-    }
-    if public:
-        body["version"]["editors"] = []
-        body["version"]["created_by"] = None
-        body["ratified_by"] = None
-    elif viewer is not None:
-        body["can_record"] = [o.short_name for o in recordable(conn, ratified.document_id, viewer)]
-        role = members.role_of(conn, ratified.document_id, viewer)
-        body["can_publish"] = members.can_manage(role)
-        body["revised_by"] = documents.revised_by(conn, ratified.document_id)
-    return body
-
-
-def recordable(conn: sqlite3.Connection, document_id: str, user_id: int) -> list[Organization]:
-    """The organizations whose adoption this person may record."""
-    user = people.user_by_id(conn, user_id)
-    if user is None:
-        return []
-    role = members.role_of(conn, document_id, user_id)
-    if user.is_admin or role == "chair":
-        return _organizations(conn)
-    if role in COMMITTEE and user.organization is not None:
-        return [user.organization]
-    return []
-
-
 # -- helpers ---------------------------------------------------------------------------------
 
 
@@ -235,30 +111,6 @@ def _require(allowed: bool, message: str) -> None:
         raise Forbidden(message)
 
 
-def _format(request: Request) -> str:
-    kind = FORMATS.get(request.query_params.get("format", ""))
-    if kind is None:
-        raise BadRequest("format must be md, html or pdf")
-    return kind
-
-
-def _download(content: bytes, media_type: str, filename: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-
-
-def _language(request: Request, user: people.User | None) -> str:
-    lang = request.query_params.get("lang") or (user.language if user else DEFAULT)
-    return lang if lang in ("en", "es") else DEFAULT
-
-
 # -- versions --------------------------------------------------------------------------------
 
 
@@ -267,7 +119,9 @@ async def list_versions(request: Request) -> Response:
     committee = role in COMMITTEE
 
     def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-        return [version_json(conn, v) for v in versions.history(conn, document.id, committee)]
+        listed = versions.history(conn, document.id, committee)
+        found = comments.people_by_id(conn, people_in(listed))
+        return [version_json(conn, v, found=found) for v in listed]
 
     return JSONResponse(
         {"versions": await db.read(read), "can_snapshot": committee and document.writable}
@@ -382,7 +236,7 @@ def apply_operations(text: Any, current: str, operations: Sequence[tuple[str, st
 
 async def export_version(request: Request) -> Response:
     db, _, user_id, document, role = await _member(request)
-    kind = _format(request)
+    kind = export_format(request)
     number = _number(request)
     user = await db.read(lambda conn: people.user_by_id(conn, user_id))
 
@@ -400,20 +254,10 @@ async def export_version(request: Request) -> Response:
         status=version.status,
         date=version.created_at[:10],
         markdown=version.markdown,
-        lang=_language(request, user),
+        lang=language(request, user),
     )
-    await _audit_export(db, user_id, document.id, kind, {"version": version.number})
-    return _download(content, media_type, filename)
-
-
-async def _audit_export(
-    db: Database, user_id: int | None, document_id: str, kind: str, details: dict[str, Any]
-) -> None:
-    def record(conn: sqlite3.Connection) -> None:
-        actor = audit.actor_of(conn, user_id) if user_id else audit.SYSTEM
-        audit.append(conn, actor, "document.export", document_id, {"format": kind, **details})
-
-    await db.write(record)
+    await audit_export(db, user_id, document.id, kind, {"version": version.number})
+    return download(content, media_type, filename)
 
 
 # -- status, ratification, revision ----------------------------------------------------------
@@ -537,198 +381,6 @@ async def start_revision(request: Request) -> Response:
 # -- ratified texts and adoption -------------------------------------------------------------
 
 
-async def _ratified(request: Request) -> tuple[Database, int, Ratification]:
-    identity = await require(request)
-    db: Database = request.app.state.db
-    document_id = request.path_params["document_id"]
-    if not documents.valid_id(document_id):
-        raise NotFound("ratified text not found")
-    found = await db.read(lambda conn: versions.ratification(conn, document_id))
-    if found is None:
-        raise NotFound("ratified text not found")
-    return db, identity.user.id, found
-
-
-async def list_ratified(request: Request) -> Response:
-    await require(request)
-    db: Database = request.app.state.db
-
-    def read(conn: sqlite3.Connection) -> dict[str, Any]:
-        status = versions.adoption_status(conn)
-        organizations = _organizations(conn)
-        short = {o.id: o.short_name for o in organizations}
-        return {
-            "texts": [
-                {
-                    "document_id": r.document_id,
-                    "title": r.title,
-                    "sha256": r.sha256,
-                    "date": r.decided_on,
-                    "body": r.body,
-                    "ratified_at": r.ratified_at,
-                    "adoptions": {
-                        short[o.id]: status.get(r.document_id, {}).get(o.id, "pending")
-                        for o in organizations
-                    },
-                }
-                for r in versions.ratifications(conn)
-            ],
-            "organizations": [_org_json(o) for o in organizations],
-        }
-
-    return JSONResponse(await db.read(read))
-
-
-async def get_ratified(request: Request) -> Response:
-    db, user_id, ratified = await _ratified(request)
-    return JSONResponse(await db.read(lambda c: ratification_json(c, ratified, user_id)))
-
-
-async def export_ratified(request: Request) -> Response:
-    db, user_id, ratified = await _ratified(request)
-    kind = _format(request)
-    user = await db.read(lambda conn: people.user_by_id(conn, user_id))
-    content, media_type, filename = ratified_export(ratified, kind, _language(request, user))
-    await _audit_export(db, user_id, ratified.document_id, kind, {"sha256": ratified.sha256})
-    return _download(content, media_type, filename)
-
-
-def ratified_export(ratified: Ratification, kind: str, lang: str) -> tuple[bytes, str, str]:
-    """The one export of a ratified text per kind and language: `verify` rebuilds it."""
-    return exports.export(
-        kind,
-        title=ratified.title,
-        version=ratified.decided_on,
-        status="ratified",
-        date=ratified.decided_on,
-        markdown=ratified.markdown,
-        lang=lang,
-    )
-
-
-async def record_adoption(request: Request) -> Response:
-    db, user_id, ratified = await _ratified(request)
-    data = await read_json(request)
-    short = data.get("organization")
-    if not isinstance(short, str):
-        raise BadRequest("organization must be an organization's short name")
-
-    def write(conn: sqlite3.Connection) -> dict[str, Any]:
-        organization = people.organization_by_short(conn, short)
-        allowed = {o.id for o in recordable(conn, ratified.document_id, user_id)}
-        if organization.id not in allowed:
-            raise Forbidden(
-                "only the document's chairs, admins, and that organization's chairs and "
-                "delegates of the document record its adoption"
-            )
-        adoption = versions.record_adoption(
-            conn, ratified.document_id, organization.id, data, user_id
-        )
-        details = {
-            "organization": organization.short_name,
-            "decision": adoption.decision,
-            "date": adoption.decided_on,
-            "sha256": ratified.sha256,
-        }
-        actor = audit.actor_of(conn, user_id)
-        audit.append(conn, actor, "document.adoption", ratified.document_id, details)
-        found = ratification_json(conn, ratified, user_id)
-        return next(a for a in found["adoptions"] if a["organization"]["id"] == organization.id)
-
-    return JSONResponse(await db.write(write), status_code=201)
-
-
-async def set_public(request: Request) -> Response:
-    db, user_id, ratified = await _ratified(request)
-    value = (await read_json(request)).get("public")
-    if not isinstance(value, bool):
-        raise BadRequest("public must be true or false")
-
-    def write(conn: sqlite3.Connection) -> str | None:
-        role = members.role_of(conn, ratified.document_id, user_id)
-        if not members.can_manage(role):
-            raise Forbidden("only the document's chairs publish it")
-        slug = versions.publish(conn, ratified.document_id, value, user_id)
-        actor = audit.actor_of(conn, user_id)
-        audit.append(conn, actor, "document.publish", ratified.document_id, {"public": value})
-        return slug
-
-    slug = await db.write(write)
-    return JSONResponse({"public_url": f"/p/{slug}" if slug else None})
-
-
-async def public_text(request: Request) -> Response:
-    db: Database = request.app.state.db
-    slug = request.path_params["slug"]
-
-    def read(conn: sqlite3.Connection) -> dict[str, Any]:
-        document_id = versions.published(conn, slug) if len(slug) <= 64 else None
-        ratified = versions.ratification(conn, document_id) if document_id else None
-        if ratified is None:
-            raise NotFound("ratified text not found")
-        return ratification_json(conn, ratified, None, public=True)
-
-    return JSONResponse(await db.read(read))
-
-
-# -- verification ----------------------------------------------------------------------------
-
-
-async def verify_file(request: Request) -> Response:
-    """Anyone may check a copy: signed in, against every ratified text; without an account,
-    against the texts chairs published (the others' titles are not for strangers)."""
-    identity = await identify(request, request.app.state.db)
-    db: Database = request.app.state.db
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_VERIFY):
-        raise BadRequest("the file must be at most 20 MB")
-    data = b""
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_VERIFY:
-            raise BadRequest("the file must be at most 20 MB")
-    if not data:
-        raise BadRequest("send the file's bytes as the request body")
-
-    def known(conn: sqlite3.Connection) -> dict[str, Ratification]:
-        found = versions.by_hash(conn)
-        if identity is None:
-            found = {h: r for h, r in found.items() if versions.publication(conn, r.document_id)}
-        return found
-
-    return JSONResponse(check(data, await db.read(known)))
-
-
-def check(data: bytes, known: dict[str, Ratification]) -> dict[str, Any]:
-    """Whether ``data`` is a ratified text (or one of its exports), and which one."""
-
-    def regenerate(claim: verify.Claim) -> bytes | None:
-        ratified = known.get(claim.sha256 or "")
-        if ratified is None:
-            return None
-        return ratified_export(ratified, claim.kind, claim.lang or DEFAULT)[0]
-
-    claim = verify.identify(data)
-    match = verify.lookup(data, known, regenerate=regenerate)
-    found = known.get(match.sha256) if match else None
-    return {
-        "kind": claim.kind,
-        "sha256": hashlib.sha256(data).hexdigest(),  # of the bytes sent
-        "claimed": claim.sha256 if claim.kind != "markdown" else None,
-        "match": None
-        if match is None or found is None
-        else {
-            "document_id": found.document_id,
-            "title": found.title,
-            "sha256": found.sha256,
-            "how": match.how,
-            "ratified_at": found.ratified_at,
-            "date": found.decided_on,
-            "body": found.body,
-        },
-    }
-
-
 def routes() -> list[Route]:
     doc = "/api/documents/{document_id}"
     return [
@@ -741,11 +393,4 @@ def routes() -> list[Route]:
         Route(f"{doc}/status", change_status, methods=["PUT"]),
         Route(f"{doc}/ratify", ratify, methods=["POST"]),
         Route(f"{doc}/revision", start_revision, methods=["POST"]),
-        Route("/api/ratified", list_ratified, methods=["GET"]),
-        Route("/api/ratified/{document_id}", get_ratified, methods=["GET"]),
-        Route("/api/ratified/{document_id}/export", export_ratified, methods=["GET"]),
-        Route("/api/ratified/{document_id}/adoptions", record_adoption, methods=["POST"]),
-        Route("/api/ratified/{document_id}/public", set_public, methods=["PUT"]),
-        Route("/api/public/{slug}", public_text, methods=["GET"]),
-        Route("/api/verify", verify_file, methods=["POST"]),
     ]

@@ -32,6 +32,7 @@ from tests.people_helpers import (
     stored_text,
     writing,
 )
+from tests.test_comments_api import anchor_of, span
 
 SEED = "# Protocolo para quejas\n\nArtículo 1. Toda queja se atiende en 30 días. ✅\n"
 
@@ -269,6 +270,14 @@ def test_ratify_stores_an_immutable_text_and_nothing_can_change_it(cast: Cast) -
     document_id = cast.document()
     too_soon = call(cast.chair, "POST", cast.url(document_id, "/ratify"), DECISION)
     assert too_soon.status_code == 409
+    start, end = span(SEED, "30 días")
+    suggestion = call(
+        cast.reviewer,
+        "POST",
+        cast.url(document_id, "/suggestions"),
+        {"anchor": anchor_of(cast.server.db, document_id, start, end), "replacement": "90 días"},
+    )
+    assert suggestion.status_code == 201, suggestion.text
     to_review(cast, document_id)
     for field in ("body", "date", "votes_for"):
         broken = {**DECISION, field: None}
@@ -312,11 +321,10 @@ def test_ratify_stores_an_immutable_text_and_nothing_can_change_it(cast: Cast) -
             conn.execute(statement, (document_id,))
     again = call(cast.observer, "GET", f"{cast.server.url}/api/ratified/{document_id}").json()
     assert again["markdown"].encode() == SEED.encode()
-    # accepting a suggestion cannot change it either
-    assert call(cast.chair, "POST", cast.url(document_id, "/suggestions/1/accept")).status_code in (
-        404,
-        409,
-    )
+    # accepting a suggestion made in the draft cannot change it either
+    accept = cast.url(document_id, f"/suggestions/{suggestion.json()['id']}/accept")
+    assert call(cast.chair, "POST", accept).status_code == 409
+    assert stored_text(cast.server.db, document_id) == SEED
 
 
 def test_a_revision_starts_from_the_ratified_text(cast: Cast) -> None:
