@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +52,11 @@ class ServerProcess:
             cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)]
             cmd += ["--db", self.db]
             env.setdefault("ACCORD_LOG_LEVEL", "warning")
+            profile = os.environ.get("BENCH_PROFILE")  # py-spy flame graph of the server
+            if profile:
+                spy = [str(Path(sys.executable).parent / "py-spy"), "record", "--rate", "100"]
+                spy += os.environ.get("BENCH_PROFILE_FLAGS", "").split()
+                cmd = [*spy, "--format", "raw", "-o", profile, "--", *cmd]
         elif self.kind == "reference":
             cmd = ["node", "web/node_modules/@y/websocket-server/src/server.js"]
             env.update(HOST="127.0.0.1", PORT=str(self.port))
@@ -124,7 +130,10 @@ class ServerProcess:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
+            if os.environ.get("BENCH_PROFILE") and self.kind == "accord":
+                self.proc.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+            else:
+                self.proc.terminate()
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:

@@ -146,6 +146,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
     from server import logs
     from server.app import create_app
+    from server.ws_protocol import SyncProtocol
 
     settings = Settings.from_env(host=args.host, port=args.port, db=args.db)
     logs.configure(settings.log_level)
@@ -157,7 +158,7 @@ def serve_command(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        ws=SyncProtocol,  # websockets-sansio with a synchronous send for the sync endpoint
         ws_max_size=settings.max_message_bytes,
         ws_per_message_deflate=False,
         ws_ping_interval=settings.ping_interval_seconds,

@@ -24,19 +24,28 @@ from server.settings import Settings
 from server.sync.peer import Peer
 from server.sync.room import Room
 from server.sync.rooms import Rooms
+from server.ws_protocol import EXTENSION
 
 log = logging.getLogger(__name__)
 
 
 class WebSocketChannel:
     """`server.types.Channel` over a Starlette websocket. ``queued`` counts the bytes its
-    peer has queued and not yet handed over (see `SocketPeer`)."""
+    peer has queued and not yet handed over (see `SocketPeer`). Under `accord serve` the
+    connection also offers a synchronous send (`server.ws_protocol`)."""
 
-    __slots__ = ("queued", "websocket")
+    __slots__ = ("_send_now", "queued", "websocket")
 
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self.queued = 0
+        self._send_now = websocket.scope.get("extensions", {}).get(EXTENSION)
+
+    def send_now(self, frame: bytes) -> bool:
+        # The transport takes frames only while its buffer is under its high-water mark (it
+        # pauses writing past it), so a client that does not read holds at most that plus
+        # one frame there; the rest waits in the peer's bounded queue.
+        return self._send_now is not None and self._send_now(frame)
 
     async def send(self, frame: bytes) -> None:
         self.queued -= len(frame)
@@ -60,14 +69,14 @@ class SocketPeer(Peer):
         self.socket = socket
         self.max_bytes = max_bytes
 
-    def send(self, frame: bytes) -> None:
+    def _enqueue(self, frame: bytes) -> None:
         queued = self.socket.queued
         if queued and queued + len(frame) > self.max_bytes and not self.closing:
             log.warning("closing a client too slow for its room (send queue bytes)")
             self.fail(TryAgainLater("client too slow: send queue full"))
             return
         self.socket.queued = queued + len(frame)
-        super().send(frame)
+        super()._enqueue(frame)
 
 
 PALETTE = (

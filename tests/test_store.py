@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import random
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -347,5 +348,45 @@ def test_update_log_on_a_database(tmp_path: Path) -> None:
             now = log.load_now(DOC)
             assert now.rows == 0
             assert text_of(now.state) == expected
+
+    asyncio.run(scenario())
+
+
+def test_rows_of_one_statement_are_written_together_and_fail_alone(tmp_path: Path) -> None:
+    """Appends queued behind a commit are written with one executemany; an update for a
+    document that does not exist (a foreign key violation) fails alone, with its error,
+    and every other append of its commit is stored with the right id."""
+
+    async def scenario() -> None:
+        async with dbmod.Database(str(tmp_path / "accord.db")) as database:
+            await database.write(lambda c: insert_document(c, DOC))
+            log = UpdateLog(database)
+            writer = database.writer
+            # Hold the writer in a slow job so that the appends queue up behind it.
+            slow = writer.submit(lambda conn: time.sleep(0.3))
+            await asyncio.sleep(0.1)
+            good = [log.append(DOC, bytes([0, 0, n])) for n in range(20)]
+            bad = log.append("no-such-document", b"\x00\x00")
+            more = [log.append(DOC, bytes([0, 0, n])) for n in range(20, 40)]
+            before = writer.commits
+            await slow
+            ids = await asyncio.gather(*good, *more)
+            with pytest.raises(sqlite3.IntegrityError):
+                await bad
+            assert writer.commits - before <= 2  # grouped, not one commit per append
+            rows = [
+                tuple(row)
+                for row in database.reader().execute(
+                    "SELECT id, data FROM updates WHERE document_id = ? ORDER BY id", (DOC,)
+                )
+            ]
+            assert [row[0] for row in rows] == list(ids)
+            assert [row[1] for row in rows] == [bytes([0, 0, n]) for n in range(40)]
+            assert database.reader().execute(
+                "SELECT count(*) FROM updates WHERE document_id = 'no-such-document'"
+            ).fetchone() == (0,)
+            # all good: the grouped path gives every row its own consecutive id
+            ids = await asyncio.gather(*(log.append(DOC, b"\x00\x00") for _ in range(30)))
+            assert list(ids) == list(range(ids[0], ids[0] + 30))
 
     asyncio.run(scenario())

@@ -71,6 +71,12 @@ class Peer:
     def send(self, frame: bytes) -> None:
         if self._closing is not None:
             return
+        # Nothing waiting before it: straight to the connection, if it can take it now.
+        if not self._queue and not self._sending and self.channel.send_now(frame):
+            return
+        self._enqueue(frame)
+
+    def _enqueue(self, frame: bytes) -> None:
         if len(self._queue) >= self.limit:
             log.warning("closing a client too slow for its room (send queue full)")
             self.fail(TryAgainLater("client too slow: send queue full"))

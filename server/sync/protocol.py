@@ -15,7 +15,7 @@ Parsing is strict: a message must be consumed exactly, or it is rejected with
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from server.errors import InvalidPayload, PolicyViolation, UnsupportedData
@@ -46,6 +46,12 @@ class Reader:
         self.pos = 0
 
     def var_uint(self) -> int:
+        pos = self.pos
+        if pos < len(self.data):  # one byte: nearly every type, length and small clock
+            byte = self.data[pos]
+            if byte < 0x80:
+                self.pos = pos + 1
+                return byte
         value = 0
         shift = 0
         for _ in range(MAX_VARUINT_BYTES):
@@ -106,6 +112,7 @@ class AwarenessEntry:
     client_id: int
     clock: int
     state: str  # the JSON text, "null" when the client left
+    value: object = field(default=None, compare=False, repr=False)  # ``state`` decoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +161,10 @@ def parse_awareness(payload: bytes, max_entries: int) -> tuple[AwarenessEntry, .
         clock = reader.var_uint()
         state = reader.var_string()
         try:
-            json.loads(state)
+            value = json.loads(state)
         except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise InvalidPayload("awareness state is not JSON") from exc
-        entries.append(AwarenessEntry(client_id, clock, state))
+        entries.append(AwarenessEntry(client_id, clock, state, value))
     reader.expect_end()
     return tuple(entries)
 

@@ -40,9 +40,8 @@ def stamp(entry: AwarenessEntry, identity: dict[str, str]) -> AwarenessEntry:
     """The entry with its ``user`` field set by the server from the account."""
     if entry.state == "null":
         return entry
-    state = json.loads(entry.state)
-    if not isinstance(state, dict):
-        state = {}
+    value = json.loads(entry.state) if entry.value is None else entry.value
+    state = value if isinstance(value, dict) else {}
     state["user"] = identity
     return AwarenessEntry(entry.client_id, entry.clock, json.dumps(state, ensure_ascii=False))
 

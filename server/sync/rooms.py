@@ -8,9 +8,12 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from pycrdt import get_state
+
 from server import documents
 from server.settings import Settings
 from server.sync.peer import Peer
+from server.sync.protocol import parse_state_vector
 from server.sync.room import Room
 from server.sync.store import UpdateLog
 
@@ -124,11 +127,22 @@ class Rooms:
         log.info("room unloaded; %d open", len(self.open))
 
     def _compact(self, room: Room) -> None:
+        """Replace the document's log with the room's Doc, encoded now (see
+        `store.save_state`): one encoding on the loop, one short write for the writer."""
         room.appended = 0
+        if room.broken:
+            return
+        state = room.doc.get_update()
+        encoded, held = get_state(state), room.doc.get_state()
+        if parse_state_vector(encoded) != parse_state_vector(held):  # the encoding is whole
+            log.error("a document's encoding does not match it; the log is kept whole")
+            return
+        future = self.updates.save_state(room.document_id, state)
 
         async def run() -> int:
-            await room.settle()
-            return await self.updates.compact(room.document_id)
+            removed = await future
+            log.info("compacted %d updates of a document", removed)
+            return removed
 
         task = asyncio.create_task(run())
         self._compactions.add(task)

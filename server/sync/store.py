@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pycrdt import Doc, Text, get_state, merge_updates
 
-from server.db import Database
+from server.db import Database, Row
 from server.errors import InvalidPayload
 from server.sync.protocol import parse_state_vector, update_clocks
 
@@ -91,16 +91,12 @@ def holds_all(merged: bytes, parts: list[bytes]) -> bool:
     return True
 
 
+APPEND = "INSERT INTO updates (document_id, data) VALUES (?, ?)"
+
+
 def append(conn: sqlite3.Connection, document_id: str, update: bytes) -> int:
-    """Append one update and mark the document as changed now."""
-    cursor = conn.execute(
-        "INSERT INTO updates (document_id, data) VALUES (?, ?)", (document_id, update)
-    )
-    conn.execute(
-        "UPDATE documents SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-        (document_id,),
-    )
-    return int(cursor.lastrowid or 0)
+    """Append one update (a trigger marks the document as changed now)."""
+    return int(conn.execute(APPEND, (document_id, update)).lastrowid or 0)
 
 
 def content_of(updates: list[bytes]) -> tuple[str, dict[int, int]]:
@@ -153,6 +149,34 @@ def compact(conn: sqlite3.Connection, document_id: str) -> int:
     return len(rows)
 
 
+def save_state(conn: sqlite3.Connection, document_id: str, state: bytes) -> int:
+    """Store ``state``, an open room's whole document, as the document's state and drop the
+    log rows it holds; return how many were dropped.
+
+    The room encodes its Doc and submits this job at once: every change in the Doc had its
+    append job submitted before (a change is appended as soon as it is applied), and the
+    writer runs jobs in order, so the rows present now are all in ``state``. Rows appended
+    later stay. Unlike `compact` nothing is merged or replayed: no pause for the writer."""
+    row = conn.execute(
+        "SELECT through_update FROM document_states WHERE document_id = ?", (document_id,)
+    ).fetchone()
+    through = row[0] if row else 0
+    last, count = conn.execute(
+        "SELECT max(id), count(*) FROM updates WHERE document_id = ? AND id > ?",
+        (document_id, through),
+    ).fetchone()
+    if not count:
+        return 0
+    conn.execute(
+        "INSERT INTO document_states (document_id, state, through_update) VALUES (?, ?, ?) "
+        "ON CONFLICT(document_id) DO UPDATE SET state = excluded.state, "
+        "through_update = excluded.through_update",
+        (document_id, state, last),
+    )
+    conn.execute("DELETE FROM updates WHERE document_id = ? AND id <= ?", (document_id, last))
+    return int(count)
+
+
 class UpdateLog:
     """The async face of the log, bound to a `Database`."""
 
@@ -168,7 +192,10 @@ class UpdateLog:
         return read(conn, document_id)
 
     def append(self, document_id: str, update: bytes) -> asyncio.Future[int]:
-        return self.db.writer.submit(lambda conn: append(conn, document_id, update))
+        return self.db.writer.submit(Row(APPEND, (document_id, update)))
+
+    def save_state(self, document_id: str, state: bytes) -> asyncio.Future[int]:
+        return self.db.writer.submit(lambda conn: save_state(conn, document_id, state))
 
     async def compact(self, document_id: str) -> int:
         removed = await self.db.write(lambda conn: compact(conn, document_id))

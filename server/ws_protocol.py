@@ -1,0 +1,109 @@
+"""uvicorn's websockets-sansio protocol with one addition for the sync endpoint: a synchronous
+send (the ASGI scope extension ``accord.send_now``).
+
+An ASGI ``websocket.send`` is a chain of coroutines (Starlette's wrappers, then uvicorn's
+``send``) awaited by a task per connection. A room that broadcasts one keystroke to a hundred
+people paid that a hundred times: a task switch, an event, the wrappers and the framing, for
+every recipient. ``send_now`` writes an already framed message straight to the connection's
+transport, with no task, no await, and the frame built once for every recipient (compression
+is off, so a server frame is the same bytes for everyone).
+
+It only writes when the connection can take it at once: the handshake is done, no close has
+been sent or received, and the transport is not paused because the client reads too slowly.
+Otherwise it answers False and the caller queues the message for the normal ASGI path,
+which waits, keeps the order, and is bounded (see `server.sync.peer.Peer`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+EXTENSION = "accord.send_now"
+
+
+class WireFrames:
+    """The framed bytes of the last message sent: a broadcast frames its message once. Only
+    small messages are kept (a large one is framed for each recipient, and not held alive)."""
+
+    KEEP = 64 * 1024
+
+    __slots__ = ("message", "wire")
+
+    def __init__(self) -> None:
+        self.message: bytes | None = None
+        self.wire = b""
+
+    def of(self, message: bytes) -> bytes:
+        if len(message) > self.KEEP:
+            return Frame(Opcode.BINARY, message).serialize(mask=False)
+        if message is not self.message:
+            self.wire = Frame(Opcode.BINARY, message).serialize(mask=False)
+            self.message = message
+        return self.wire
+
+
+wire_frames = WireFrames()
+
+
+class SyncProtocol(WebSocketsSansIOProtocol):
+    """Select with ``uvicorn.Config(ws=SyncProtocol)``.
+
+    It also reads ahead a little: uvicorn stops reading a connection after every message
+    until the app has taken it (two epoll system calls per keystroke). Here reading stops
+    only once the messages waiting for the app hold ``READ_AHEAD_BYTES`` or number
+    ``READ_AHEAD_MESSAGES``; TCP then pushes back on the sender as before.
+    """
+
+    READ_AHEAD_BYTES = 256 * 1024
+    READ_AHEAD_MESSAGES = 32
+    waiting_bytes = 0
+
+    def send_receive_event_to_app(self) -> None:
+        if self.close_sent:  # uvicorn drops it
+            super().send_receive_event_to_app()
+            return
+        self.waiting_bytes += sum(map(len, self.frames))
+        if (
+            self.waiting_bytes <= self.READ_AHEAD_BYTES
+            and self.queue.qsize() < self.READ_AHEAD_MESSAGES
+            and not self.read_paused
+        ):
+            self.read_paused = True  # seen as paused: uvicorn does not pause it
+            super().send_receive_event_to_app()
+            self.read_paused = False
+        else:
+            super().send_receive_event_to_app()
+
+    async def receive(self) -> Any:
+        message: Any = await super().receive()
+        data = message.get("bytes") or message.get("text") or b""
+        self.waiting_bytes = max(0, self.waiting_bytes - len(data))
+        return message
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # unset when the handshake was refused
+        if scope is not None and not self.conn.extensions:  # no per-connection framing
+            scope["extensions"][EXTENSION] = self.send_now
+
+    def send_now(self, message: bytes) -> bool:
+        """Write one binary message now; False if it must wait (and nothing was written)."""
+        if (
+            self.close_sent
+            or self.disconnected
+            or not self.handshake_complete
+            or self.initial_response is not None
+            or not self.writable.is_set()
+            or self.conn.state is not State.OPEN
+            or self.transport.is_closing()
+        ):
+            return False
+        self.transport.write(wire_frames.of(message))
+        return True
+
+
+__all__ = ["EXTENSION", "SyncProtocol", "wire_frames"]
