@@ -452,3 +452,25 @@ def test_poison_update_does_not_brick_the_room(
                 await client.close()
 
     asyncio.run(scenario())
+
+
+def peak_rss_mb(server: Server) -> float:
+    assert server.proc is not None
+    status = Path(f"/proc/{server.proc.pid}/status").read_text()
+    return (
+        int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+        / 1024
+    )
+
+
+@pytest.mark.parametrize("kind", [protocol.sync_update, protocol.sync_step2])
+def test_update_claiming_millions_of_clients(
+    hostile_server: Server, http: httpx.Client, kind: Callable[[bytes], bytes]
+) -> None:
+    """A 20-byte update that claims 200 million clients: pycrdt would reserve and clear a
+    table for all of them (hundreds of MB). Refused before pycrdt sees it: 1007, and the
+    server's peak memory does not move (found by the frame fuzzer)."""
+    before = peak_rss_mb(hostile_server)
+    frame = kind(protocol.var_uint(200_000_000) + bytes(12))
+    run_attack(hostile_server, http, sender(frame), 1007)
+    assert peak_rss_mb(hostile_server) < before + 50

@@ -169,6 +169,16 @@ def parse_awareness(payload: bytes, max_entries: int) -> tuple[AwarenessEntry, .
     return tuple(entries)
 
 
+def check_update_counts(update: bytes) -> None:
+    """Refuse an update that claims more clients than its bytes could hold. yrs reserves (and
+    clears) a table of that size before it reads on: a 20-byte update claiming 100 million
+    clients made the server touch 130 MB. Each client's section takes at least 3 bytes."""
+    reader = Reader(update)
+    clients = reader.var_uint()
+    if clients * 3 > len(update) - reader.pos:
+        raise InvalidPayload("update claims more clients than it holds")
+
+
 def parse_state_vector(payload: bytes) -> dict[int, int]:
     """Decode a Yjs state vector strictly: client id -> clock."""
     reader = Reader(payload)

@@ -272,6 +272,7 @@ class Room:
     def _receive_update(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
             return
+        protocol.check_update_counts(update)  # before pycrdt sees it
         if not peer.can_write:
             self._check_read_only(update)
             return
