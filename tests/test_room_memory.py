@@ -4,11 +4,14 @@ is returned: nothing keeps the Room or its pycrdt Doc alive afterwards."""
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import time
 import warnings
 import weakref
 from pathlib import Path
 
+import pytest
 from pycrdt import Doc, Text
 
 from server.app import create_app
@@ -53,3 +56,37 @@ def test_unloaded_rooms_are_freed(tmp_path: Path) -> None:
         # and they load again from storage
         response = client.get("/api/documents")
         assert len(response.json()["documents"]) == 20
+
+
+TRIM_SCRIPT = """
+from pycrdt import Doc, Text
+from server.sync.memory import release_free_memory
+
+def rss():
+    status = open("/proc/self/status").read().splitlines()
+    return int(next(l for l in status if l.startswith("VmRSS")).split()[1]) / 1024
+
+docs, keep = [], []
+for _ in range(2000):  # documents, with small long-lived allocations in between
+    doc = Doc()
+    text = doc.get("content", type=Text)
+    for _ in range(50):
+        text.insert(len(text), "palabra ñ " * 3)
+    docs.append(doc)
+    keep.append(bytearray(200))
+del docs, doc, text
+freed = rss()
+release_free_memory()
+print(freed, rss())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc and /proc")
+def test_freed_document_memory_goes_back_to_the_system() -> None:
+    """What unloading rooms frees (pycrdt's allocations) stays in glibc's arenas, and in the
+    process's resident size, until `release_free_memory` (run after a series of unloads)."""
+    result = subprocess.run(
+        [sys.executable, "-c", TRIM_SCRIPT], capture_output=True, text=True, check=True
+    )
+    freed, trimmed = map(float, result.stdout.split())
+    assert trimmed < freed - 3, (freed, trimmed)

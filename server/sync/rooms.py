@@ -12,12 +12,15 @@ from pycrdt import get_state
 
 from server import documents
 from server.settings import Settings
+from server.sync.memory import release_free_memory
 from server.sync.peer import Peer
 from server.sync.protocol import parse_state_vector
 from server.sync.room import Room
 from server.sync.store import UpdateLog
 
 log = logging.getLogger(__name__)
+
+TRIM_AFTER_SECONDS = 3.0  # after the last of a series of unloads
 
 
 class Rooms:
@@ -37,6 +40,7 @@ class Rooms:
         self.on_quiet: Callable[[Room], Awaitable[object]] | None = None
         self._quiet: dict[str, asyncio.TimerHandle] = {}
         self._snapshots: set[asyncio.Task[object]] = set()
+        self._trim: asyncio.TimerHandle | None = None
 
     async def get(self, document_id: str) -> Room:
         """The room of a document that exists, loading it once."""
@@ -125,6 +129,14 @@ class Rooms:
         del self.open[room.document_id]
         room.close()
         log.info("room unloaded; %d open", len(self.open))
+        # Give the freed memory back once this series of unloads is over.
+        if self._trim is not None:
+            self._trim.cancel()
+        self._trim = asyncio.get_running_loop().call_later(TRIM_AFTER_SECONDS, self._release)
+
+    def _release(self) -> None:
+        self._trim = None
+        release_free_memory()
 
     def _compact(self, room: Room) -> None:
         """Replace the document's log with the room's Doc, encoded now (see
@@ -226,6 +238,8 @@ class Rooms:
         """
         for timer in [*self._unload_timers.values(), *self._quiet.values()]:
             timer.cancel()
+        if self._trim is not None:
+            self._trim.cancel()
         self._unload_timers.clear()
         self._quiet.clear()
         connected = self.peers()
