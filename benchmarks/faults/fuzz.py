@@ -33,8 +33,10 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -1063,6 +1065,7 @@ async def _fuzz(
             )
         )
     crashed = hung = False
+    stack: list[str] = []
     started = time.time()
 
     async def monitor() -> None:
@@ -1083,6 +1086,7 @@ async def _fuzz(
             elif now - moved[0] > HANG_SECONDS:  # nothing answered, nothing closed: frozen
                 hung = True
                 tally.stop = True
+                stack.append(await asyncio.to_thread(dump_stack, server))
                 return
             if plan.checkpoint is not None and now - last[0] >= 10:
                 plan.checkpoint.write_text(json.dumps({
@@ -1107,7 +1111,8 @@ async def _fuzz(
     for task in editing:
         task.cancel()
     result: dict[str, Any] = {
-        "fuzz_started": started, "fuzz_ended": ended, "crashed": crashed, "hung": hung
+        "fuzz_started": started, "fuzz_ended": ended, "crashed": crashed, "hung": hung,
+        "stack": stack[0] if stack else None,
     }  # fmt: skip
     if crashed or hung:
         return result
@@ -1129,6 +1134,20 @@ async def _fuzz(
     result["broken"] = broken
     result["legit_edits"] = sum(len(w.markers) for w in witnesses.values())
     return result
+
+
+def dump_stack(server: ServerProcess) -> str:
+    """Where a frozen server is stuck: py-spy's dump of every thread (Python and native
+    frames), if py-spy is installed (the test extra)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if server.proc is None or not Path(spy).exists():
+        return "py-spy is not installed"
+    command = [spy, "dump", "--native", "--pid", str(server.proc.pid)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return "py-spy dump timed out"
+    return done.stdout + done.stderr
 
 
 def campaign(plan: Plan, work: Path | None = None) -> dict[str, Any]:
@@ -1200,6 +1219,7 @@ def campaign(plan: Plan, work: Path | None = None) -> dict[str, Any]:
         "rss_mb_peak_during_fuzz": rss.peak(fuzz_start, fuzz_end),
         "rss_mb_end": rss.last(),
         "findings": tally.findings,
+        "hang_stack": outcome.get("stack"),
     }
     report["saved"] = save_findings(report, work, rooms, outcome.get("broken", {}), log_text)
     return report
@@ -1214,15 +1234,28 @@ def save_findings(
 ) -> list[str]:
     """Copy what a maintainer needs to reproduce a problem into benchmarks/results/."""
     if not (
-        report["findings"] or broken or report["server_crashes"] or report["tracebacks_logged"]
+        report["findings"]
+        or broken
+        or report["server_crashes"]
+        or report["server_hangs"]
+        or report["tracebacks_logged"]
     ):
         return []
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     saved = []
-    for room in broken:
-        target = RESULTS / f"fuzz-{stamp}-room{rooms.index(room)}.frames"
-        target.write_bytes((work / f"room-{rooms.index(room)}.frames").read_bytes())
+    # The frames of broken rooms, and of the rooms that had a frame in flight when the server
+    # froze or died: replaying them on a fresh server reproduces the room's state.
+    indexes = {rooms.index(room) for room in broken}
+    if report["server_hangs"] or report["server_crashes"]:
+        indexes |= {f["room"] for f in report["findings"] if isinstance(f.get("room"), int)}
+    for index in sorted(indexes):
+        target = RESULTS / f"fuzz-{stamp}-room{index}.frames"
+        target.write_bytes((work / f"room-{index}.frames").read_bytes())
+        saved.append(str(target.relative_to(ROOT)))
+    if report.get("hang_stack"):
+        target = RESULTS / f"fuzz-{stamp}-hang-stack.txt"
+        target.write_text(report["hang_stack"])
         saved.append(str(target.relative_to(ROOT)))
     target = RESULTS / f"fuzz-{stamp}-findings.json"
     lines = [line for line in log_text.splitlines() if "ERROR" in line or "Traceback" in line]
