@@ -30,6 +30,11 @@ class Settings:
         16384,
         "Messages queued for one slow client before it is disconnected with 1013.",
     )
+    send_queue_bytes: int = setting(
+        8 * 1024 * 1024,
+        "Bytes of messages queued for one slow client before it is disconnected with 1013 "
+        "(its first message is always queued, however large).",
+    )
     room_unload_seconds: float = setting(
         30.0, "How long a document stays in memory after its last client leaves."
     )

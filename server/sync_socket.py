@@ -24,7 +24,7 @@ from server.settings import Settings
 from server.sync.peer import Peer
 from server.sync.room import Room
 from server.sync.rooms import Rooms
-from server.ws_protocol import EXTENSION
+from server.ws_protocol import CLOSE_EXTENSION, EXTENSION
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,15 @@ class WebSocketChannel:
     peer has queued and not yet handed over (see `SocketPeer`). Under `accord serve` the
     connection also offers a synchronous send (`server.ws_protocol`)."""
 
-    __slots__ = ("_send_now", "queued", "websocket")
+    __slots__ = ("_close_now", "_send_now", "closed_now", "queued", "websocket")
 
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self.queued = 0
-        self._send_now = websocket.scope.get("extensions", {}).get(EXTENSION)
+        extensions = websocket.scope.get("extensions", {})
+        self._send_now = extensions.get(EXTENSION)
+        self._close_now = extensions.get(CLOSE_EXTENSION)
+        self.closed_now = False
 
     def send_now(self, frame: bytes) -> bool:
         # The transport takes frames only while its buffer is under its high-water mark (it
@@ -52,6 +55,13 @@ class WebSocketChannel:
         await self.websocket.send({"type": "websocket.send", "bytes": frame})
 
     async def close(self, code: int, reason: str) -> None:
+        # At once if possible: a client that does not read would otherwise get no close
+        # frame until it reads again, and the keepalive would drop it first (1011).
+        if self.closed_now:
+            return
+        if self._close_now is not None and self._close_now(code, reason):
+            self.closed_now = True
+            return
         if self.websocket.application_state != WebSocketState.DISCONNECTED:
             await self.websocket.close(code, reason)
 
@@ -118,7 +128,7 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     peer = SocketPeer(
         WebSocketChannel(websocket),
         settings.send_queue_messages,
-        2 * settings.max_message_bytes,  # room for two of the largest messages
+        settings.send_queue_bytes,
         secrets.token_hex(4),
     )
     peer.can_write = members.can_write(role)

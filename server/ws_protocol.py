@@ -23,6 +23,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 EXTENSION = "accord.send_now"
+CLOSE_EXTENSION = "accord.close_now"
 
 
 class WireFrames:
@@ -89,6 +90,7 @@ class SyncProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)  # unset when the handshake was refused
         if scope is not None and not self.conn.extensions:  # no per-connection framing
             scope["extensions"][EXTENSION] = self.send_now
+            scope["extensions"][CLOSE_EXTENSION] = self.close_now
 
     def send_now(self, message: bytes) -> bool:
         """Write one binary message now; False if it must wait (and nothing was written)."""
@@ -105,5 +107,29 @@ class SyncProtocol(WebSocketsSansIOProtocol):
         self.transport.write(wire_frames.of(message))
         return True
 
+    def close_now(self, code: int, reason: str) -> bool:
+        """Send a close frame at once, as uvicorn's own keepalive does, even to a client that
+        does not read (an ASGI ``websocket.close`` would wait until it reads): it goes out
+        behind what the transport already holds, and the transport is closed after the
+        close timeout. False if the connection is not open (nothing was sent)."""
+        if (
+            self.close_sent
+            or self.disconnected
+            or not self.handshake_complete
+            or self.initial_response is not None
+            or self.conn.state is not State.OPEN
+            or self.transport.is_closing()
+        ):
+            return False
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.conn.send_close(code, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
+        return True
 
-__all__ = ["EXTENSION", "SyncProtocol", "wire_frames"]
+
+__all__ = ["CLOSE_EXTENSION", "EXTENSION", "SyncProtocol", "wire_frames"]

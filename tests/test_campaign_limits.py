@@ -54,11 +54,15 @@ def test_limit(case: str) -> None:
 
 def test_a_slow_consumer_of_big_frames_is_closed_before_memory_grows(tmp_path: Path) -> None:
     """The send queue is bounded in bytes too: a client that never reads while others paste
-    64 KB chunks is closed (1013) after about 2 x ACCORD_MAX_MESSAGE_BYTES (here 2 x 256 KiB)
-    are queued for it, long before ACCORD_SEND_QUEUE_MESSAGES frames (16384) are."""
+    64 KB chunks is closed (1013) once ACCORD_SEND_QUEUE_BYTES (here 512 KiB) are queued for
+    it, long before ACCORD_SEND_QUEUE_MESSAGES frames (16384) are."""
     server = Server(
         tmp_path / "a.db",
-        env={"ACCORD_MAX_MESSAGE_BYTES": str(256 * 1024), "ACCORD_PING_INTERVAL_SECONDS": "120"},
+        env={
+            "ACCORD_MAX_MESSAGE_BYTES": str(256 * 1024),
+            "ACCORD_SEND_QUEUE_BYTES": str(512 * 1024),
+            "ACCORD_PING_INTERVAL_SECONDS": "120",
+        },
     ).start()
     try:
         document_id = server.create_document()
