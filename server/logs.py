@@ -1,5 +1,6 @@
 """Logging set-up. Nothing logged may carry a password, cookie, token or document text:
-query strings (where a socket may carry a token) are cut from every record."""
+query strings (where a socket may carry a token) and the values of credential headers are cut
+from every record."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ import logging
 import re
 
 QUERY = re.compile(r"(/[^\s?\"']*)\?[^\s\"']*")
+# At debug, websockets (through uvicorn's logger) writes every handshake header ("< cookie:
+# accord_session=..."): the values of headers that carry credentials are cut.
+CREDENTIAL_HEADER = re.compile(
+    r"\b([\w-]*(?:cookie|authorization|token|csrf)[\w-]*)(\s*:\s*)\S.*", re.IGNORECASE
+)
 
 
 class RedactQueryStrings(logging.Filter):
@@ -14,7 +20,8 @@ class RedactQueryStrings(logging.Filter):
         if record.args:
             record.msg = record.getMessage()
             record.args = None
-        record.msg = QUERY.sub(r"\1?[redacted]", str(record.msg))
+        message = QUERY.sub(r"\1?[redacted]", str(record.msg))
+        record.msg = CREDENTIAL_HEADER.sub(r"\1\2[redacted]", message)
         return True
 
 

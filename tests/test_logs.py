@@ -47,3 +47,19 @@ def test_per_connection_lines_are_kept_when_debugging(
     assert "connection open" in out
     assert '"WebSocket /sync/abc?[redacted]" [accepted]' in out
     assert "secret" not in out
+
+
+def test_credential_headers_are_redacted(
+    restore_logging: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At debug the websockets library logs every handshake header through uvicorn."""
+    logs.configure("debug")
+    uvicorn = logging.getLogger("uvicorn.error")
+    uvicorn.debug("< %s: %s", "Cookie", "accord_session=s3cr3t-session; csrftoken=s3cr3t-csrf")
+    uvicorn.debug("< authorization: Bearer acc_s3cr3t-token")
+    uvicorn.debug("< x-csrftoken: s3cr3t-header")
+    uvicorn.debug("< host: 127.0.0.1:8000")
+    out = capsys.readouterr().err
+    assert "s3cr3t" not in out
+    assert "Cookie: [redacted]" in out and "authorization: [redacted]" in out
+    assert "host: 127.0.0.1:8000" in out

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -303,11 +304,23 @@ def test_cli_tokens_revoke_closes_that_tokens_socket(server: Server) -> None:
     assert other_id != bot.token_id
 
 
-def test_log_holds_no_secret_or_text(server: Server) -> None:
+def test_log_holds_no_secret_or_text(tmp_path: Path) -> None:
     """After a sign-in, a failed sign-in, sockets by cookie and by token (one refused for its
     origin, one with a bogus token), typed text and a sign-out: the server's log holds no
     password, session cookie, CSRF token, API token or typed text. Run last in this module,
-    it also checks the secrets of every test above."""
+    it also checks the secrets of every test above. The server logs at debug, its most
+    verbose level (every websocket connection's URL among it)."""
+    server = Server(
+        tmp_path / "accord.db",
+        env={"ACCORD_LOG_LEVEL": "debug", "ACCORD_ROOM_UNLOAD_SECONDS": "0.5"},
+    ).start()
+    try:
+        check_log_for_secrets(server)
+    finally:
+        server.stop()
+
+
+def check_log_for_secrets(server: Server) -> None:
     chair = person(server, "chair")
     document_id = add_document(server.db, chair, seed=SEED)
     text = typed("texto del log")
