@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import sqlite3
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +22,7 @@ from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText, merg
 from benchmarks.faults.fuzz import Plan, campaign
 from server.errors import InvalidPayload
 from server.sync import protocol
-from tests.helpers import Server, SyncClient
+from tests.helpers import Server, SyncClient, collect_abandoned_sockets  # noqa: F401 (autouse)
 
 # Found by the fuzzer (seed 1): updates from a writer that reuses client id 0 (the first two
 # are sent merged: alone, the first would be refused as incomplete). The third overlaps what
@@ -37,17 +34,6 @@ SPLIT_EMOJI = [
     bytes.fromhex("01010000040107636f6e74656e7403e69da100"),
     bytes.fromhex("0101000284000104f09f938a00"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def collect_abandoned_sockets() -> Iterator[None]:
-    """The campaigns abandon connections on purpose (a flooder, a client that never reads,
-    connections the server closed mid-frame): collect them here, inside the test, rather
-    than as unraisable ResourceWarnings at the end of the session."""
-    yield
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
 
 
 def replay_stored_rows(db: Path) -> str:

@@ -6,9 +6,6 @@ server's memory stays under a generous cap. No timing assertions: the numbers ar
 from __future__ import annotations
 
 import asyncio
-import gc
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +15,7 @@ from pycrdt import Doc, Text
 
 from benchmarks.faults.limits import run_case
 from server.sync import protocol
-from tests.helpers import Server, SyncClient
-
-
-@pytest.fixture(autouse=True)
-def collect_abandoned_sockets() -> Iterator[None]:
-    """The campaigns abandon connections on purpose (a flooder, a client that never reads,
-    connections the server closed mid-frame): collect them here, inside the test, rather
-    than as unraisable ResourceWarnings at the end of the session."""
-    yield
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
-
+from tests.helpers import Server, SyncClient, collect_abandoned_sockets  # noqa: F401 (autouse)
 
 RSS_CAP_MB = 600  # far above what any case needs; a leak or an unbounded buffer passes it
 

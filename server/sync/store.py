@@ -139,14 +139,20 @@ def compact(conn: sqlite3.Connection, document_id: str) -> int:
     if content_of([merged]) != content_of(log_updates):
         raise CompactionMismatch(f"compaction of {document_id} does not match its log")
     last = rows[-1][0]
+    replace_rows(conn, document_id, merged, last)
+    return len(rows)
+
+
+def replace_rows(conn: sqlite3.Connection, document_id: str, state: bytes, last: int) -> None:
+    """Make ``state`` the document's state, covering its log rows up to ``last``, and delete
+    those rows."""
     conn.execute(
         "INSERT INTO document_states (document_id, state, through_update) VALUES (?, ?, ?) "
         "ON CONFLICT(document_id) DO UPDATE SET state = excluded.state, "
         "through_update = excluded.through_update",
-        (document_id, merged, last),
+        (document_id, state, last),
     )
     conn.execute("DELETE FROM updates WHERE document_id = ? AND id <= ?", (document_id, last))
-    return len(rows)
 
 
 def save_state(conn: sqlite3.Connection, document_id: str, state: bytes) -> int:
@@ -167,13 +173,7 @@ def save_state(conn: sqlite3.Connection, document_id: str, state: bytes) -> int:
     ).fetchone()
     if not count:
         return 0
-    conn.execute(
-        "INSERT INTO document_states (document_id, state, through_update) VALUES (?, ?, ?) "
-        "ON CONFLICT(document_id) DO UPDATE SET state = excluded.state, "
-        "through_update = excluded.through_update",
-        (document_id, state, last),
-    )
-    conn.execute("DELETE FROM updates WHERE document_id = ? AND id <= ?", (document_id, last))
+    replace_rows(conn, document_id, state, last)
     return int(count)
 
 
