@@ -24,7 +24,12 @@ from server.settings import Settings
 from server.sync.peer import Peer
 from server.sync.room import Room
 from server.sync.rooms import Rooms
-from server.ws_protocol import CLOSE_EXTENSION, EXTENSION
+from server.ws_protocol import (
+    CLOSE_EXTENSION,
+    EXTENSION,
+    HOLD_EXTENSION,
+    RECEIVE_EXTENSION,
+)
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +143,7 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     peer.identity = identity_of(identity.user)
     peer.start()
     rooms.join(room, peer)
-    receiving = asyncio.create_task(_receive_loop(websocket, peer, room))
+    receiving = asyncio.create_task(_receive(websocket, peer, room))
     receiving.add_done_callback(_log_failure)
     closing = asyncio.create_task(peer.closed.wait())
     try:
@@ -166,26 +171,78 @@ MESSAGES_PER_SECOND = 1000.0
 BURST = 2000.0
 
 
-async def _receive_loop(websocket: WebSocket, peer: Peer, room: Room) -> None:
-    loop = asyncio.get_running_loop()
-    allowance, refilled = BURST, loop.time()
+class Receiver:
+    """Handles each message of one connection: the room takes it, a `SyncError` closes the
+    connection with its code, and a flood is slowed down (``wait`` is how long to stop
+    reading; see MESSAGES_PER_SECOND)."""
+
+    __slots__ = ("allowance", "loop", "peer", "refilled", "room", "wait")
+
+    def __init__(self, peer: Peer, room: Room) -> None:
+        self.peer = peer
+        self.room = room
+        self.loop = asyncio.get_running_loop()
+        self.allowance = BURST
+        self.refilled = self.loop.time()
+        self.wait = 0.0
+
+    def __call__(self, data: bytes | str) -> None:
+        peer = self.peer
+        if peer.closing:
+            return
+        if not isinstance(data, bytes):
+            peer.fail(UnsupportedData("text frames are not supported"))
+            return
+        try:
+            self.room.receive(peer, data)
+        except SyncError as error:
+            log.info("closing a sync connection: %s (%d)", error.message, error.close_code)
+            peer.fail(error)
+            return
+        except Exception:
+            log.exception("a sync connection failed")
+            peer.close(1011, "internal error")
+            return
+        self.allowance -= 1
+        if self.allowance < 1:  # spent: refill by the time passed, and wait if still spent
+            now = self.loop.time()
+            refill = (now - self.refilled) * MESSAGES_PER_SECOND
+            self.allowance = min(BURST, self.allowance + refill)
+            self.refilled = now
+            self.wait = max(0.0, (1 - self.allowance) / MESSAGES_PER_SECOND)
+
+
+async def _receive(websocket: WebSocket, peer: Peer, room: Room) -> None:
+    """Feed the connection's messages to the room until the client leaves. Under `accord
+    serve` each message is handled as soon as it is read (`server.ws_protocol`); elsewhere
+    through ASGI, one by one."""
+    receiver = Receiver(peer, room)
+    extensions = websocket.scope.get("extensions", {})
+    receive_with, hold = extensions.get(RECEIVE_EXTENSION), extensions.get(HOLD_EXTENSION)
+    if receive_with is not None and hold is not None:
+
+        def handle(data: bytes | str) -> None:
+            receiver(data)
+            if receiver.wait:
+                hold(receiver.wait)
+                receiver.wait = 0.0
+
+        receive_with(handle)
+        try:
+            while True:  # only text messages and the disconnect still come this way
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                handle(message.get("text", ""))
+        finally:
+            receive_with(None)
+        return
     while not peer.closing:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
         frame = message.get("bytes")
-        if frame is None:
-            peer.fail(UnsupportedData("text frames are not supported"))
-            return
-        try:
-            room.receive(peer, frame)
-        except SyncError as error:
-            log.info("closing a sync connection: %s (%d)", error.message, error.close_code)
-            peer.fail(error)
-            return
-        allowance -= 1
-        if allowance < 1:  # spent: refill by the time passed, and wait if still spent
-            now = loop.time()
-            allowance = min(BURST, allowance + (now - refilled) * MESSAGES_PER_SECOND)
-            refilled = now
-            await asyncio.sleep(max(0.0, (1 - allowance) / MESSAGES_PER_SECOND))
+        receiver(frame if frame is not None else message.get("text", ""))
+        if receiver.wait:
+            await asyncio.sleep(receiver.wait)
+            receiver.wait = 0.0

@@ -1,5 +1,6 @@
-"""uvicorn's websockets-sansio protocol with one addition for the sync endpoint: a synchronous
-send (the ASGI scope extension ``accord.send_now``).
+"""uvicorn's websockets-sansio protocol with three additions for the sync endpoint: a
+synchronous send (the ASGI scope extension ``accord.send_now``), a synchronous receive
+(``accord.receive_with``) and an immediate close (``accord.close_now``).
 
 An ASGI ``websocket.send`` is a chain of coroutines (Starlette's wrappers, then uvicorn's
 ``send``) awaited by a task per connection. A room that broadcasts one keystroke to a hundred
@@ -12,10 +13,19 @@ It only writes when the connection can take it at once: the handshake is done, n
 been sent or received, and the transport is not paused because the client reads too slowly.
 Otherwise it answers False and the caller queues the message for the normal ASGI path,
 which waits, keeps the order, and is bounded (see `server.sync.peer.Peer`).
+
+The receive side had the same cost the other way: each message went through the ASGI queue
+to the connection's task (a task switch and Starlette's wrappers per keystroke).
+``receive_with(handler)`` hands every message, in order, to ``handler`` as soon as it is
+read; only the disconnect still goes through ASGI. ``hold(seconds)`` stops reading the
+connection for a while (the flood limit): messages already read wait, in order, and TCP
+pushes back on the sender.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -24,6 +34,10 @@ from websockets.protocol import State
 
 EXTENSION = "accord.send_now"
 CLOSE_EXTENSION = "accord.close_now"
+RECEIVE_EXTENSION = "accord.receive_with"
+HOLD_EXTENSION = "accord.hold"
+
+Handler = Callable[[bytes | str], None]
 
 
 class WireFrames:
@@ -62,10 +76,21 @@ class SyncProtocol(WebSocketsSansIOProtocol):
     READ_AHEAD_BYTES = 256 * 1024
     READ_AHEAD_MESSAGES = 32
     waiting_bytes = 0
+    handler: Handler | None = None
+    held: deque[bytes | str] | None = None  # read while holding: handled when it ends
 
     def send_receive_event_to_app(self) -> None:
         if self.close_sent:  # uvicorn drops it
             super().send_receive_event_to_app()
+            return
+        if self.handler is not None and self.curr_msg_data_type == "bytes":
+            frames, self.frames = self.frames, []
+            raw = frames[0] if len(frames) == 1 else b"".join(frames)
+            data = raw if type(raw) is bytes else bytes(raw)
+            if self.held is not None:
+                self.held.append(data)
+            else:
+                self.handler(data)
             return
         self.waiting_bytes += sum(map(len, self.frames))
         if (
@@ -91,6 +116,51 @@ class SyncProtocol(WebSocketsSansIOProtocol):
         if scope is not None and not self.conn.extensions:  # no per-connection framing
             scope["extensions"][EXTENSION] = self.send_now
             scope["extensions"][CLOSE_EXTENSION] = self.close_now
+            scope["extensions"][RECEIVE_EXTENSION] = self.receive_with
+            scope["extensions"][HOLD_EXTENSION] = self.hold
+
+    def receive_with(self, handler: Handler | None) -> None:
+        """From now on hand each message to ``handler`` as it is read (None: back to ASGI).
+        Messages already queued for the app go to it first, in order; a disconnect stays
+        in the queue."""
+        self.handler = handler
+        if handler is None:
+            return
+        waiting = []
+        while not self.queue.empty():
+            waiting.append(self.queue.get_nowait())
+        for message in waiting:
+            if message["type"] != "websocket.receive" or self.close_sent:
+                self.queue.put_nowait(message)
+                continue
+            self.waiting_bytes = 0
+            raw = message.get("bytes")
+            data: bytes | str = raw if raw is not None else str(message.get("text", ""))
+            if self.held is not None:
+                self.held.append(data)
+            else:
+                handler(data)
+        if self.read_paused and self.queue.empty():
+            self.read_paused = False
+            self.transport.resume_reading()
+
+    def hold(self, seconds: float) -> None:
+        """Stop reading for ``seconds``; messages already read are handled after that."""
+        if self.held is not None or self.transport.is_closing():
+            return
+        self.held = deque()
+        self.transport.pause_reading()
+        self.loop.call_later(seconds, self._end_hold)
+
+    def _end_hold(self) -> None:
+        held, self.held = self.held, None
+        while held and self.handler is not None and not self.close_sent:
+            if self.held is not None:  # the handler asked to hold again: the rest waits
+                self.held.extend(held)
+                return
+            self.handler(held.popleft())
+        if not self.transport.is_closing() and not self.read_paused:
+            self.transport.resume_reading()
 
     def send_now(self, message: bytes) -> bool:
         """Write one binary message now; False if it must wait (and nothing was written)."""
@@ -132,4 +202,11 @@ class SyncProtocol(WebSocketsSansIOProtocol):
         return True
 
 
-__all__ = ["CLOSE_EXTENSION", "EXTENSION", "SyncProtocol", "wire_frames"]
+__all__ = [
+    "CLOSE_EXTENSION",
+    "EXTENSION",
+    "HOLD_EXTENSION",
+    "RECEIVE_EXTENSION",
+    "SyncProtocol",
+    "wire_frames",
+]
