@@ -44,6 +44,7 @@ from server.settings import Settings
 from server.sync.rooms import Rooms
 from server.sync.store import UpdateLog
 from server.sync_socket import sync_endpoint
+from server.ws_protocol import cork
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with Database(settings.db, settings.commit_interval_ms) as db:
             rooms = Rooms(UpdateLog(db), settings)
+            # The broadcasts a commit releases go out as one write per connection.
+            db.writer.around_callbacks = (cork.begin, cork.end)
             await announce_setup(db, settings)
             app.state.db = db
             app.state.rooms = rooms

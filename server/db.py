@@ -115,6 +115,7 @@ def pragmas(conn: sqlite3.Connection) -> dict[str, Any]:
 
 Job = Callable[[sqlite3.Connection], Any]
 Settled = tuple[asyncio.Future[Any], Any, BaseException | None]  # a job's future, value, error
+Around = tuple[Callable[[], None], Callable[[], None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,10 @@ class Writer:
         self._checkpointer: threading.Thread | None = None
         self._stopping = threading.Event()
         self.commits = 0
+        # Run on the event loop just before and just after the done-callbacks of one
+        # commit's jobs (the server gathers the network writes those callbacks make, see
+        # `server.ws_protocol.Cork`).
+        self.around_callbacks: Around | None = None
 
     def start(self) -> None:
         conn = connect(self.path)
@@ -253,7 +258,7 @@ class Writer:
         for settled in results:
             by_loop.setdefault(settled[0].get_loop(), []).append(settled)
         for loop, settled_there in by_loop.items():
-            loop.call_soon_threadsafe(_settle_all, settled_there)
+            loop.call_soon_threadsafe(_settle_all, settled_there, self.around_callbacks)
 
     @staticmethod
     def _rows(
@@ -303,7 +308,10 @@ class Writer:
         conn.execute("RELEASE job")
 
 
-def _settle_all(results: list[Settled]) -> None:
+def _settle_all(results: list[Settled], around: Around | None) -> None:
+    loop = asyncio.get_running_loop()
+    if around is not None:  # the futures' callbacks run, in order, between these two
+        loop.call_soon(around[0])
     for future, value, error in results:
         if future.done():
             continue
@@ -311,6 +319,8 @@ def _settle_all(results: list[Settled]) -> None:
             future.set_exception(error)
         else:
             future.set_result(value)
+    if around is not None:
+        loop.call_soon(around[1])
 
 
 class Database(AbstractAsyncContextManager["Database"]):

@@ -110,3 +110,38 @@ def test_awareness_cannot_speak_for_someone_else(server: Server) -> None:
         await ana.close()
 
     asyncio.run(scenario())
+
+
+def test_a_cursor_arrives_after_the_edit_it_points_into(server: Server) -> None:
+    """A client sends an edit and then its cursor in the new text (y-codemirror does, on every
+    keystroke): the others get them in that order, so the cursor can be placed at once. The
+    edit waits for its durable commit; the cursor waits with it."""
+    document_id = server.create_document()
+
+    async def scenario() -> None:
+        ana = await SyncClient(server.ws_url, document_id).connect()
+        beto = await SyncClient(server.ws_url, document_id).connect()
+        for clock in range(1, 21):
+            before = ana.doc.get_state()
+            ana.text.insert(0, "a")
+            update = protocol.sync_update(ana.doc.get_update(before))
+            cursor = protocol.awareness([(101, clock, json.dumps({"cursor": clock}))])
+            assert ana.ws is not None
+            await ana.ws.send(update)
+            await ana.ws.send(cursor)
+        await wait_for(lambda: len(beto.awareness) >= 20 and len(str(beto.text)) == 20)
+        kinds = []
+        for frame in beto.frames:
+            message = protocol.parse(frame, 10_000)
+            if (
+                isinstance(message, protocol.SyncMessage)
+                and message.kind is protocol.SyncType.UPDATE
+            ):
+                kinds.append("edit")
+            elif isinstance(message, protocol.AwarenessMessage):
+                kinds.append("cursor")
+        assert kinds == ["edit", "cursor"] * 20
+        await ana.close()
+        await beto.close()
+
+    asyncio.run(scenario())

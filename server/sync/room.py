@@ -239,11 +239,14 @@ class Room:
                 entries = tuple(stamp(entry, peer.identity) for entry in entries)
             accepted = self.presence.accept(peer, entries)
             if len(accepted) == len(message.entries) and peer.identity is None:
-                self.broadcast(protocol.awareness_frame(message.payload))
+                frame = protocol.awareness_frame(message.payload)
             elif accepted:
-                self.broadcast(
-                    protocol.awareness([(e.client_id, e.clock, e.state) for e in accepted])
-                )
+                frame = protocol.awareness([(e.client_id, e.clock, e.state) for e in accepted])
+            else:
+                return
+            # A cursor is relative to the text: it goes out after the edits before it (the
+            # client sent them first), together with them.
+            self._after_commit(lambda: self.broadcast(frame))
         elif isinstance(message, QueryAwareness):
             snapshot = self.presence.snapshot()
             if snapshot is not None:
