@@ -31,6 +31,7 @@ import websockets
 from pycrdt import Doc, Text
 
 from server.sync import protocol
+from server.sync.room import REBASE_AFTER
 from tests.helpers import Server, SyncClient
 
 CORPUS_FILE = Path(__file__).parent / "corpus" / "hostile_frames.json"
@@ -401,6 +402,41 @@ def test_panic_while_edits_are_uncommitted(
 
     final = asyncio.run(scenario())
     assert markdown(http, server, document_id) == final
+
+
+def test_rebuilds_again_and_again_keep_every_edit(
+    hostile_server: Server, http: httpx.Client
+) -> None:
+    """After a first rebuild the room keeps what storage holds in memory and rebuilds from
+    it (merging it again past `REBASE_AFTER` changes): edits made between rebuilds, and
+    across a re-merge, must all survive the next crash."""
+    server = hostile_server
+    panic = base64.b64decode(
+        next(e for e in CORPUS if e["category"] == "panic_update")["frame_b64"]
+    )
+    document_id = create_document(http, server)
+    rounds = [3, 7, REBASE_AFTER + 10, 5]
+
+    async def scenario() -> str:
+        a = await SyncClient(server.ws_url, document_id).connect()
+        try:
+            for number, edits in enumerate(rounds):
+                for i in range(edits):
+                    await a.edit(len(str(a.text)), f"{number}.{i} ")
+                attacker = await SyncClient(server.ws_url, document_id).connect()
+                await attacker.send(panic)
+                assert await attacker.wait_closed(10) == 1007
+                joiner = await SyncClient(server.ws_url, document_id).connect()
+                assert str(joiner.text) == str(a.text)
+                await joiner.close()
+            assert not a.closed.is_set()
+            return str(a.text)
+        finally:
+            await a.close()
+
+    expected = asyncio.run(scenario())
+    assert expected.count(" ") == sum(rounds)
+    assert markdown(http, server, document_id) == expected
 
 
 POISON = [e for e in CORPUS if e["category"] == "poison_update"]

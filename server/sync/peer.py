@@ -35,7 +35,6 @@ class Peer:
         "identity",
         "limit",
         "name",
-        "saved_timer",
         "session",
         "token",
         "user_id",
@@ -52,7 +51,6 @@ class Peer:
         self.session: str | None = None
         self.token: str | None = None
         self.identity: dict[str, str] | None = None
-        self.saved_timer: asyncio.TimerHandle | None = None
         self._queue: deque[bytes] = deque()
         self._wake = asyncio.Event()
         self._closing: tuple[int, str] | None = None

@@ -29,11 +29,12 @@ from server.sync.protocol import (
     SyncMessage,
     SyncType,
 )
-from server.sync.store import EMPTY_UPDATE, UpdateLog
+from server.sync.store import EMPTY_UPDATE, UpdateLog, merge
 
 log = logging.getLogger(__name__)
 
 EMPTY_STATE_VECTOR = b"\x00"
+REBASE_AFTER = 500  # changes kept after the last rebuild's base before they are merged into it
 
 
 def stamp(entry: AwarenessEntry, identity: dict[str, str]) -> AwarenessEntry:
@@ -95,6 +96,14 @@ class Room:
         # encoded once per state and shared by every joiner until the next change.
         self._full_reply: bytes | None = None
         self._subscription: Subscription | None = None
+        # Writers owed a 'saved' notice, sent together by one timer (see `schedule_saved_notice`).
+        self._owed_notice: set[Peer] = set()
+        # Kept once the Doc had to be rebuilt (a client sent an update it could not take):
+        # what storage holds, as one update plus the changes committed since, so that the
+        # next rebuild need not read and merge the whole log again.
+        self._base: bytes | None = None
+        self._since: list[bytes] = []
+        self._notice_timer: asyncio.TimerHandle | None = None
         self.doc = self._new_doc(state)
 
     # -- the document -------------------------------------------------------------------
@@ -112,6 +121,12 @@ class Room:
 
     def close(self) -> None:
         """Release the Doc: called when the room is unloaded."""
+        self._unobserve()
+        if self._notice_timer is not None:
+            self._notice_timer.cancel()
+            self._notice_timer = None
+
+    def _unobserve(self) -> None:
         if self._subscription is not None:
             self.doc.unobserve(self._subscription)
             self._subscription = None
@@ -174,9 +189,14 @@ class Room:
         return changes
 
     def _rebuild(self) -> None:
-        stored = self.updates.load_now(self.document_id)
-        self.close()
-        doc = self._new_doc(stored.state)
+        if self._base is None:
+            self._base = self.updates.load_now(self.document_id).state
+        elif len(self._since) > REBASE_AFTER:
+            self._base, self._since = merge([self._base, *self._since]), []
+        self._unobserve()
+        doc = self._new_doc(self._base)
+        for update in self._since:
+            doc.apply_update(update)
         for update in self.unsaved:  # idempotent if some are already committed
             doc.apply_update(update)
         self.doc = doc
@@ -211,9 +231,7 @@ class Room:
 
     def leave(self, peer: Peer) -> None:
         self.peers.discard(peer)
-        if peer.saved_timer is not None:
-            peer.saved_timer.cancel()
-            peer.saved_timer = None
+        self._owed_notice.discard(peer)
         removal = self.presence.release(peer)
         if removal is not None:
             self.broadcast(removal)
@@ -283,7 +301,7 @@ class Room:
         for change in changes:
             self._persist(peer, change)
         if changes:  # a reply that brings nothing new is not an edit to acknowledge
-            self._schedule_saved_notice(peer)
+            self.schedule_saved_notice(peer)
 
     def _check_read_only(self, update: bytes) -> None:
         """A read-only client may send what the server already has (a browser replays its
@@ -342,6 +360,8 @@ class Room:
             if f.cancelled() or f.exception() is not None:
                 self._storage_failed()
                 return
+            if self._base is not None:
+                self._since.append(change)
             self.broadcast(frame, exclude=sender)
             if self.on_change is not None:
                 self.on_change(self)
@@ -366,20 +386,25 @@ class Room:
         else:
             pending.add_done_callback(lambda f: None if self.broken else action())
 
-    def _schedule_saved_notice(self, peer: Peer) -> None:
-        """Tell the peer, soon, which state the server holds durably (its 'saved' signal)."""
-        if peer.saved_timer is not None:
-            return
+    def schedule_saved_notice(self, peer: Peer) -> None:
+        """Tell the peer, soon, which state the server holds durably (its 'saved' signal).
+        One timer per room: everyone who edited in the meantime gets the same notice."""
+        self._owed_notice.add(peer)
+        if self._notice_timer is None:
+            loop = asyncio.get_running_loop()
+            self._notice_timer = loop.call_later(self.saved_notice_seconds, self._send_notices)
 
-        def fire() -> None:
-            peer.saved_timer = None
-            if peer not in self.peers:
-                return
-            notice = protocol.sync_step1(self.doc.get_state())
-            self._after_commit(lambda: peer.send(notice))
+    def _send_notices(self) -> None:
+        self._notice_timer = None
+        owed, self._owed_notice = self._owed_notice, set()
+        notice = protocol.sync_step1(self.doc.get_state())
 
-        loop = asyncio.get_running_loop()
-        peer.saved_timer = loop.call_later(self.saved_notice_seconds, fire)
+        def send() -> None:
+            for peer in owed:
+                if peer in self.peers:
+                    peer.send(notice)
+
+        self._after_commit(send)
 
     async def settle(self) -> None:
         """Wait until every update applied so far is committed."""

@@ -245,7 +245,7 @@ class Rooms:
         connected = self.peers()
         for room, peer in connected:
             if peer.can_write and not peer.closing:
-                room._schedule_saved_notice(peer)
+                room.schedule_saved_notice(peer)
         if connected:  # the notice timer, then the client's answer
             await asyncio.sleep(self.settings.saved_notice_ms / 1000 + 0.3)
             self.close_where(lambda peer: True, 1012, "server restarting")
