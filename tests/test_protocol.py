@@ -23,6 +23,7 @@ from server.sync.protocol import (
     SyncMessage,
     SyncType,
 )
+from server.sync.room import covers, merged
 
 CORPUS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "corpus" / "hostile_frames.json").read_text(encoding="utf-8")
@@ -420,3 +421,32 @@ def test_corpus_poison_updates_apply_and_then_break_the_doc() -> None:
         doc.apply_update(message.payload)  # no error: pycrdt accepts it
         assert doc.get_state() != before, entry["name"]  # and takes it as a change
         assert poisons(doc), entry["name"]
+
+
+def test_update_deletes_reads_the_delete_set_pycrdt_writes() -> None:
+    doc: Doc[Text] = Doc()
+    text = doc.get("content", type=Text)
+    text.insert(0, "Estatuto de la federación")
+    before = doc.get_state()
+    del text[0:9]  # "Estatuto "
+    del text[3:6]
+    deletion = doc.get_update(before)
+    assert protocol.update_clocks(deletion) == {}
+    deletes = protocol.update_deletes(deletion)
+    assert list(deletes) == [doc.client_id]
+    assert sum(length for _, length in deletes[doc.client_id]) == 12
+    # The whole document's delete set holds the same ranges.
+    whole = protocol.update_deletes(doc.get_update(doc.get_state()))
+    assert merged(whole[doc.client_id]) == merged(deletes[doc.client_id])
+
+
+def test_covers_and_merged() -> None:
+    ranges = merged([(10, 5), (0, 3), (3, 2), (20, 1), (12, 1)])
+    assert ranges == [(0, 5), (10, 5), (20, 1)]
+    assert covers(ranges, 0, 5) and covers(ranges, 1, 2) and covers(ranges, 10, 5)
+    assert covers(ranges, 20, 1) and covers(ranges, 7, 0)
+    assert not covers(ranges, 4, 2)  # runs past the first range
+    assert not covers(ranges, 5, 1)  # in the gap
+    assert not covers(ranges, 14, 2)
+    assert not covers(ranges, 21, 1)
+    assert not covers([], 0, 1)

@@ -390,3 +390,40 @@ def test_real_client_refused(cast: Cast, role: str, code: int) -> None:
         assert stored_text(server.db, document_id) == SEED
 
     run(scenario())
+
+
+@pytest.mark.parametrize("role", ["observer", "reviewer"])
+def test_read_only_deletions_replayed_or_new(cast: Cast, role: str) -> None:
+    """A document with deletions in its history: a read-only client may send back the
+    deletions the server already holds (its whole copy, or one deletion again), but a
+    deletion of its own closes it with 4403; nothing is stored."""
+    server = cast.server
+    document_id = cast.document()
+
+    async def scenario() -> None:
+        editor = await RoleClient(server, document_id, cast.token("delegate")).connect()
+        text = editor.doc.get("content", type=Text)
+        before = editor.doc.get_state()
+        del text[0:9]  # "Artículo" (pycrdt counts UTF-8 bytes here: í is two)
+        deletion = editor.doc.get_update(before)
+        await editor.send(protocol.sync_update(deletion))
+        await editor.barrier()
+        actor = await RoleClient(server, document_id, cast.token(role)).connect()
+        assert str(actor.text) == str(text)
+        rows = stored_rows(server.db, document_id)
+        await actor.send(protocol.sync_step2(actor.doc.get_update()))  # its whole copy
+        await actor.send(protocol.sync_update(deletion))  # a deletion the server has
+        await actor.barrier()
+        assert not actor.closed.is_set(), (actor.close_code, actor.close_reason)
+        own = actor.doc.get("content", type=Text)
+        state = actor.doc.get_state()
+        del own[0:3]
+        await actor.try_send(protocol.sync_update(actor.doc.get_update(state)))
+        assert await actor.wait_closed(10) == 4403
+        await editor.barrier()
+        assert stored_rows(server.db, document_id) == rows
+        assert stored_text(server.db, document_id) == str(text)
+        await editor.close()
+        await actor.close()
+
+    run(scenario())

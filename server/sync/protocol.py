@@ -222,7 +222,18 @@ def auth_denied(reason: str) -> bytes:
 
 
 def update_clocks(update: bytes) -> dict[int, int]:
-    """Walk every struct of a v1 update; return, per client, the clock after its last struct.
+    """Per client, the clock after the update's last struct (see `walk_update`)."""
+    return walk_update(update)[0]
+
+
+def update_deletes(update: bytes) -> dict[int, list[tuple[int, int]]]:
+    """The update's delete set: per client, its (clock, length) ranges (see `walk_update`)."""
+    return walk_update(update)[1]
+
+
+def walk_update(update: bytes) -> tuple[dict[int, int], dict[int, list[tuple[int, int]]]]:
+    """Walk every struct of a v1 update; return, per client, the clock after its last struct,
+    and the delete set.
 
     Raises `InvalidPayload` if a struct is malformed or empty. (pycrdt can integrate a
     conflicting update, a reused client id whose item overlaps what the Doc holds, cut inside a
@@ -326,11 +337,16 @@ def update_clocks(update: bytes) -> dict[int, int]:
                 raise InvalidPayload("empty struct in update")
             clock += length
         ends[client] = max(ends.get(client, 0), clock)
+    deletes: dict[int, list[tuple[int, int]]] = {}
     ranges, pos = uint(pos)  # the delete set: per client, (clock, length) ranges
     for _ in range(ranges):
-        count, pos = uint(uint(pos)[1])
-        for _ in range(2 * count):
-            pos = uint(pos)[1]
+        client, pos = uint(pos)
+        count, pos = uint(pos)
+        deleted = deletes.setdefault(client, [])
+        for _ in range(count):
+            clock, pos = uint(pos)
+            length, pos = uint(pos)
+            deleted.append((clock, length))
     if pos != end:
         raise InvalidPayload("trailing bytes after update")
-    return ends
+    return ends, deletes
