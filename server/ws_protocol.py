@@ -107,6 +107,11 @@ class SyncProtocol(WebSocketsSansIOProtocol):
     handler: Handler | None = None
     held: deque[bytes | str] | None = None  # read while holding: handled when it ends
     corked: list[bytes] | None = None  # framed messages waiting for `Cork.end`
+    handled = 0  # messages handed to the handler in this turn of the loop
+
+    def data_received(self, data: bytes) -> None:
+        self.handled = 0
+        super().data_received(data)
 
     def send_receive_event_to_app(self) -> None:
         if self.close_sent:  # uvicorn drops it
@@ -116,9 +121,12 @@ class SyncProtocol(WebSocketsSansIOProtocol):
             frames, self.frames = self.frames, []
             raw = frames[0] if len(frames) == 1 else b"".join(frames)
             data = raw if type(raw) is bytes else bytes(raw)
+            if self.held is None and self.handled >= self.READ_AHEAD_MESSAGES:
+                self.hold(0)  # this read's share is used: the rest waits for the next turn
             if self.held is not None:
                 self.held.append(data)
             else:
+                self.handled += 1
                 self.handler(data)
             return
         self.waiting_bytes += sum(map(len, self.frames))
@@ -174,7 +182,9 @@ class SyncProtocol(WebSocketsSansIOProtocol):
             self.transport.resume_reading()
 
     def hold(self, seconds: float) -> None:
-        """Stop reading for ``seconds``; messages already read are handled after that."""
+        """Stop reading for ``seconds``; messages already read are handled after that.
+        (Also used with 0 so that one connection's messages, however many one read
+        brought, are handled at most READ_AHEAD_MESSAGES per turn of the event loop.)"""
         if self.held is not None or self.transport.is_closing():
             return
         self.held = deque()
@@ -183,10 +193,14 @@ class SyncProtocol(WebSocketsSansIOProtocol):
 
     def _end_hold(self) -> None:
         held, self.held = self.held, None
+        self.handled = 0
         while held and self.handler is not None and not self.close_sent:
-            if self.held is not None:  # the handler asked to hold again: the rest waits
+            if self.held is None and self.handled >= self.READ_AHEAD_MESSAGES:
+                self.hold(0)
+            if self.held is not None:  # held again: the rest waits, in order
                 self.held.extend(held)
                 return
+            self.handled += 1
             self.handler(held.popleft())
         if not self.transport.is_closing() and not self.read_paused:
             self.transport.resume_reading()
