@@ -173,10 +173,10 @@ BURST = 2000.0
 
 class Receiver:
     """Handles each message of one connection: the room takes it, a `SyncError` closes the
-    connection with its code, and a flood is slowed down (``wait`` is how long to stop
-    reading; see MESSAGES_PER_SECOND)."""
+    connection with its code, and a flood is slowed down: a call answers how long to stop
+    reading the connection (see MESSAGES_PER_SECOND), 0 most of the time."""
 
-    __slots__ = ("allowance", "loop", "peer", "refilled", "room", "wait")
+    __slots__ = ("allowance", "loop", "peer", "refilled", "room")
 
     def __init__(self, peer: Peer, room: Room) -> None:
         self.peer = peer
@@ -184,32 +184,31 @@ class Receiver:
         self.loop = asyncio.get_running_loop()
         self.allowance = BURST
         self.refilled = self.loop.time()
-        self.wait = 0.0
 
-    def __call__(self, data: bytes | str) -> None:
+    def __call__(self, data: bytes | str) -> float:
         peer = self.peer
         if peer.closing:
-            return
+            return 0.0
         if not isinstance(data, bytes):
             peer.fail(UnsupportedData("text frames are not supported"))
-            return
+            return 0.0
         try:
             self.room.receive(peer, data)
         except SyncError as error:
             log.info("closing a sync connection: %s (%d)", error.message, error.close_code)
             peer.fail(error)
-            return
+            return 0.0
         except Exception:
             log.exception("a sync connection failed")
             peer.close(1011, "internal error")
-            return
+            return 0.0
         self.allowance -= 1
-        if self.allowance < 1:  # spent: refill by the time passed, and wait if still spent
-            now = self.loop.time()
-            refill = (now - self.refilled) * MESSAGES_PER_SECOND
-            self.allowance = min(BURST, self.allowance + refill)
-            self.refilled = now
-            self.wait = max(0.0, (1 - self.allowance) / MESSAGES_PER_SECOND)
+        if self.allowance >= 1:
+            return 0.0
+        now = self.loop.time()  # spent: refill by the time passed, and wait if still spent
+        self.allowance = min(BURST, self.allowance + (now - self.refilled) * MESSAGES_PER_SECOND)
+        self.refilled = now
+        return max(0.0, (1 - self.allowance) / MESSAGES_PER_SECOND)
 
 
 async def _receive(websocket: WebSocket, peer: Peer, room: Room) -> None:
@@ -222,10 +221,9 @@ async def _receive(websocket: WebSocket, peer: Peer, room: Room) -> None:
     if receive_with is not None and hold is not None:
 
         def handle(data: bytes | str) -> None:
-            receiver(data)
-            if receiver.wait:
-                hold(receiver.wait)
-                receiver.wait = 0.0
+            wait = receiver(data)
+            if wait:
+                hold(wait)
 
         receive_with(handle)
         try:
@@ -242,7 +240,6 @@ async def _receive(websocket: WebSocket, peer: Peer, room: Room) -> None:
         if message["type"] == "websocket.disconnect":
             return
         frame = message.get("bytes")
-        receiver(frame if frame is not None else message.get("text", ""))
-        if receiver.wait:
-            await asyncio.sleep(receiver.wait)
-            receiver.wait = 0.0
+        wait = receiver(frame if frame is not None else message.get("text", ""))
+        if wait:
+            await asyncio.sleep(wait)

@@ -95,15 +95,12 @@ cork = Cork()
 class SyncProtocol(WebSocketsSansIOProtocol):
     """Select with ``uvicorn.Config(ws=SyncProtocol)``.
 
-    It also reads ahead a little: uvicorn stops reading a connection after every message
-    until the app has taken it (two epoll system calls per keystroke). Here reading stops
-    only once the messages waiting for the app hold ``READ_AHEAD_BYTES`` or number
-    ``READ_AHEAD_MESSAGES``; TCP then pushes back on the sender as before.
+    Once the app has set its handler (`receive_with`), binary messages skip uvicorn's queue,
+    at most MESSAGES_PER_TURN of one connection per turn of the event loop; before that, and
+    for text messages, uvicorn's own path is used unchanged.
     """
 
-    READ_AHEAD_BYTES = 256 * 1024
-    READ_AHEAD_MESSAGES = 32
-    waiting_bytes = 0
+    MESSAGES_PER_TURN = 32
     handler: Handler | None = None
     held: deque[bytes | str] | None = None  # read while holding: handled when it ends
     corked: list[bytes] | None = None  # framed messages waiting for `Cork.end`
@@ -114,38 +111,19 @@ class SyncProtocol(WebSocketsSansIOProtocol):
         super().data_received(data)
 
     def send_receive_event_to_app(self) -> None:
-        if self.close_sent:  # uvicorn drops it
-            super().send_receive_event_to_app()
+        if self.handler is None or self.close_sent or self.curr_msg_data_type != "bytes":
+            super().send_receive_event_to_app()  # (uvicorn drops it once a close is sent)
             return
-        if self.handler is not None and self.curr_msg_data_type == "bytes":
-            frames, self.frames = self.frames, []
-            raw = frames[0] if len(frames) == 1 else b"".join(frames)
-            data = raw if type(raw) is bytes else bytes(raw)
-            if self.held is None and self.handled >= self.READ_AHEAD_MESSAGES:
-                self.hold(0)  # this read's share is used: the rest waits for the next turn
-            if self.held is not None:
-                self.held.append(data)
-            else:
-                self.handled += 1
-                self.handler(data)
-            return
-        self.waiting_bytes += sum(map(len, self.frames))
-        if (
-            self.waiting_bytes <= self.READ_AHEAD_BYTES
-            and self.queue.qsize() < self.READ_AHEAD_MESSAGES
-            and not self.read_paused
-        ):
-            self.read_paused = True  # seen as paused: uvicorn does not pause it
-            super().send_receive_event_to_app()
-            self.read_paused = False
+        frames, self.frames = self.frames, []
+        raw = frames[0] if len(frames) == 1 else b"".join(frames)
+        data = raw if type(raw) is bytes else bytes(raw)
+        if self.held is None and self.handled >= self.MESSAGES_PER_TURN:
+            self.hold(0)  # this read's share is used: the rest waits for the next turn
+        if self.held is not None:
+            self.held.append(data)
         else:
-            super().send_receive_event_to_app()
-
-    async def receive(self) -> Any:
-        message: Any = await super().receive()
-        data = message.get("bytes") or message.get("text") or b""
-        self.waiting_bytes = max(0, self.waiting_bytes - len(data))
-        return message
+            self.handled += 1
+            self.handler(data)
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -170,7 +148,6 @@ class SyncProtocol(WebSocketsSansIOProtocol):
             if message["type"] != "websocket.receive" or self.close_sent:
                 self.queue.put_nowait(message)
                 continue
-            self.waiting_bytes = 0
             raw = message.get("bytes")
             data: bytes | str = raw if raw is not None else str(message.get("text", ""))
             if self.held is not None:
@@ -184,7 +161,7 @@ class SyncProtocol(WebSocketsSansIOProtocol):
     def hold(self, seconds: float) -> None:
         """Stop reading for ``seconds``; messages already read are handled after that.
         (Also used with 0 so that one connection's messages, however many one read
-        brought, are handled at most READ_AHEAD_MESSAGES per turn of the event loop.)"""
+        brought, are handled at most MESSAGES_PER_TURN per turn of the event loop.)"""
         if self.held is not None or self.transport.is_closing():
             return
         self.held = deque()
@@ -195,7 +172,7 @@ class SyncProtocol(WebSocketsSansIOProtocol):
         held, self.held = self.held, None
         self.handled = 0
         while held and self.handler is not None and not self.close_sent:
-            if self.held is None and self.handled >= self.READ_AHEAD_MESSAGES:
+            if self.held is None and self.handled >= self.MESSAGES_PER_TURN:
                 self.hold(0)
             if self.held is not None:  # held again: the rest waits, in order
                 self.held.extend(held)
