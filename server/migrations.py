@@ -242,4 +242,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         END;
         """,
     ),
+    (
+        "0007_client_ids_belong_to_a_person",
+        """
+        CREATE TABLE client_ids (
+            document_id TEXT NOT NULL REFERENCES documents(id),
+            client_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            PRIMARY KEY (document_id, client_id)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]

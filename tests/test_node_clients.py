@@ -24,7 +24,7 @@ ANA = {"user": {"name": "Ana", "color": "#123456"}}
 # with every astral character (emoji) starting at an even offset, and every insert goes to an
 # even index. So however the other client's concurrent inserts shift the text before a
 # command is processed, an insert can never land between the two halves of a surrogate pair
-# (which Yjs and the server's yrs resolve differently: see the xfail test at the end).
+# (which the server refuses: see `test_an_insert_inside_a_surrogate_pair_is_refused`).
 UNITS = [
     "ñá",
     "¿é",
@@ -333,25 +333,24 @@ def test_node_and_python_clients_share_a_room(server: Server) -> None:
     asyncio.run(scenario())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: an insert inside a surrogate pair (a Yjs index that splits an emoji) "
-    "is integrated differently by the server's yrs than by Yjs: clients hold 'x\\ufffdZ\\ufffdy' "
-    "(Yjs replaces the halves with U+FFFD), the server's markdown is 'x🎉Zy', and a client that "
-    "joins later gets 'x\\ufffdyZ\\ufffd'. The document never converges.",
-)
-def test_insert_inside_a_surrogate_pair_keeps_everyone_converged(server: Server) -> None:
+def test_an_insert_inside_a_surrogate_pair_is_refused(server: Server) -> None:
+    """A Yjs index between the two UTF-16 halves of an emoji. Yjs would turn both halves
+    into U+FFFD, yrs (the server) keeps the emoji whole and a later joiner got a third
+    text: the document never converged. The server refuses the insert (1007, nothing
+    stored or relayed); everyone else keeps the same text."""
     document_id = server.create_document("Emoji partido")
     with NodeClient("ana") as ana, NodeClient("beto") as beto:
         ana.connect(server.ws_url, document_id)
         beto.connect(server.ws_url, document_id)
         ana.insert(0, "x🎉y")
         beto.wait_text("x🎉y")
+        mark = beto.mark()
         beto.insert(2, "Z")  # between the two UTF-16 halves of the emoji
-        ana.wait_until(lambda: "Z" in ana.text, "Beto's insert")
-        text = ana.get_text()
-        assert beto.get_text() == text
-        wait_for(lambda: "Z" in server.markdown(document_id), "the insert at the server")
+        close = beto.wait_event(lambda e: e.get("event") == "close", mark, "the refusal")
+        assert close["code"] == 1007
+        ana.insert(len("x🎉y") + 1, "!")  # UTF-16 index: after the y
+        wait_for(lambda: server.markdown(document_id) == "x🎉y!", "Ana's edit at the server")
+        assert ana.get_text() == "x🎉y!"
         with NodeClient("carla") as carla:
             carla.connect(server.ws_url, document_id)
-            assert (server.markdown(document_id), carla.get_text()) == (text, text)
+            assert carla.get_text() == "x🎉y!"

@@ -12,8 +12,9 @@ import pytest
 from pycrdt import Awareness, Doc, Text
 
 from server.errors import InvalidPayload, PolicyViolation, SyncError, UnsupportedData
-from server.sync import protocol
+from server.sync import checks, protocol
 from server.sync.awareness import Presence
+from server.sync.checks import covers, merged
 from server.sync.protocol import (
     AwarenessEntry,
     AwarenessMessage,
@@ -23,7 +24,6 @@ from server.sync.protocol import (
     SyncMessage,
     SyncType,
 )
-from server.sync.room import covers, merged
 
 CORPUS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "corpus" / "hostile_frames.json").read_text(encoding="utf-8")
@@ -440,6 +440,15 @@ def test_update_deletes_reads_the_delete_set_pycrdt_writes() -> None:
     assert merged(whole[doc.client_id]) == merged(deletes[doc.client_id])
 
 
+def test_uncovered() -> None:
+    ranges = merged([(10, 5), (0, 3), (20, 1)])
+    assert checks.uncovered(ranges, 0, 3) == []
+    assert checks.uncovered(ranges, 2, 10) == [(3, 7)]
+    assert checks.uncovered(ranges, 0, 25) == [(3, 7), (15, 5), (21, 4)]
+    assert checks.uncovered(ranges, 16, 2) == [(16, 2)]
+    assert checks.uncovered([], 4, 2) == [(4, 2)]
+
+
 def test_covers_and_merged() -> None:
     ranges = merged([(10, 5), (0, 3), (3, 2), (20, 1), (12, 1)])
     assert ranges == [(0, 5), (10, 5), (20, 1)]
@@ -450,3 +459,34 @@ def test_covers_and_merged() -> None:
     assert not covers(ranges, 14, 2)
     assert not covers(ranges, 21, 1)
     assert not covers([], 0, 1)
+
+
+def test_walk_finds_the_second_half_of_every_astral_character() -> None:
+    """Yjs clocks count UTF-16 units: in "a📊b😀" (client 7) the emoji take clocks 1-2 and
+    4-5, so cuts at 2 and 5 would split them; a document without any costs no walk."""
+    doc: Doc[Any] = Doc(client_id=7)
+    text = doc.get("content", type=Text)
+    text.insert(0, "a📊b😀")
+    assert protocol.walk_update(doc.get_update()).halves == {7: [2, 5]}
+    assert checks.halves(doc.get_update()) == {7: {2, 5}}
+    plain: Doc[Any] = Doc(client_id=8)
+    plain.get("content", type=Text).insert(0, "Artículo 1. 条约 ñandú")
+    assert checks.halves(plain.get_update()) == {}
+
+    def check(walk: protocol.Walk, held: dict[int, int], deleted: list[tuple[int, int]]) -> None:
+        checks.whole_characters(walk, {7: {2, 5}}, lambda: held, lambda: {7: deleted})
+
+    check(protocol.walk_update(doc.get_update()), {}, [])  # the emoji whole, itself
+    whole = protocol.Walk({9: 1}, {7: [(1, 2)]}, [(9, 0, 7, 2)], [(9, 0, 7, 4)], {})
+    check(whole, {7: 6}, [])  # deletes the first emoji; inserts between the emoji
+    cuts = [
+        protocol.Walk({}, {7: [(0, 2)]}, [], [], {}),  # deletes a and half of 📊
+        protocol.Walk({9: 1}, {}, [(9, 0, 7, 1)], [], {}),  # right after the first half
+        protocol.Walk({9: 1}, {}, [], [(9, 0, 7, 5)], {}),  # right before the second half
+    ]
+    for cut in cuts:
+        with pytest.raises(InvalidPayload):
+            check(cut, {7: 6}, [])
+    # What the document already holds passes: a struct it has, a deletion it has.
+    check(protocol.Walk({9: 1}, {}, [(9, 0, 7, 1)], [], {}), {7: 6, 9: 1}, [])
+    check(protocol.Walk({}, {7: [(0, 2)]}, [], [], {}), {7: 6}, [(0, 3)])

@@ -417,22 +417,22 @@ def _tail_after_header(frame: bytes) -> bytes:
 # -- accounts and the live server ---------------------------------------------------------------
 
 
-def add_observer(db: Path, document_ids: list[str]) -> str:
-    """A person with the observer (read-only) role in ``document_ids``; return their token."""
+def add_member(db: Path, document_ids: list[str], role: str) -> str:
+    """A new person with ``role`` in ``document_ids``; return their token."""
     from server import members, people, sessions
     from server.db import transaction
 
     with transaction(str(db)) as conn:
         user_id = people.add_user(
             conn,
-            f"observer{time.monotonic_ns()}@accord.local",
-            "Observadora",
+            f"{role}{time.monotonic_ns()}@accord.local",
+            f"Fuzz ({role})",
             None,
-            "observer-password-1",
+            f"{role}-password-1",
         )
         for document_id in document_ids:
-            members.set_role(conn, document_id, user_id, "observer")
-        return sessions.create_token(conn, user_id, "fuzz observer")[1]
+            members.set_role(conn, document_id, user_id, role)
+        return sessions.create_token(conn, user_id, f"fuzz {role}")[1]
 
 
 class RssSampler:
@@ -1038,12 +1038,12 @@ async def _fuzz(
     plan: Plan,
     rooms: list[str],
     read_only: set[str],
-    admin: str,
-    observer: str,
+    tokens: tuple[str, str, str],  # the witnesses', the writing fuzzers', the read-only ones'
     tally: Tally,
     logs: dict[str, FrameLog],
     rng: random.Random,
 ) -> dict[str, Any]:
+    admin, delegate, observer = tokens
     seeds = build_seeds(rng)
     witnesses = {room: await Witness(server.url(room, admin)).connect() for room in rooms}
     for room, witness in witnesses.items():
@@ -1052,7 +1052,7 @@ async def _fuzz(
     fuzzers = []
     for i in range(plan.connections):
         room = rooms[i % len(rooms)]
-        token = observer if room in read_only else admin
+        token = observer if room in read_only else delegate
         fuzzers.append(
             FuzzConnection(
                 tally,
@@ -1159,7 +1159,10 @@ def campaign(plan: Plan, work: Path | None = None) -> dict[str, Any]:
     admin, ids = setup_database(work / "accord.db", plan.rooms + plan.control_rooms)
     rooms, control = ids[: plan.rooms], ids[plan.rooms :]
     read_only = set(rooms[1::2])
-    observer = add_observer(work / "accord.db", sorted(read_only))
+    # The fuzzing connections are other people than the witnesses (who use the admin's
+    # token): a delegate in the writable rooms, an observer in the read-only ones.
+    observer = add_member(work / "accord.db", sorted(read_only), "observer")
+    delegate = add_member(work / "accord.db", sorted(set(rooms) - read_only), "delegate")
     env = {"ACCORD_LOG_LEVEL": "warning", "ACCORD_ROOM_UNLOAD_SECONDS": "1", "RUST_BACKTRACE": "0",
            "ACCORD_COMPACT_AFTER_UPDATES": str(plan.compact_after)}  # fmt: skip
     server = ServerProcess(work / "accord.db", env=env)
@@ -1174,7 +1177,7 @@ def campaign(plan: Plan, work: Path | None = None) -> dict[str, Any]:
             cpu0 = server.cpu_seconds()
             tally.deadline = time.monotonic() + plan.max_seconds
             outcome = asyncio.run(
-                _fuzz(server, plan, rooms, read_only, admin, observer, tally, logs, rng)
+                _fuzz(server, plan, rooms, read_only, (admin, delegate, observer), tally, logs, rng)
             )
             cpu = (
                 server.cpu_seconds() - cpu0 if server.proc and server.proc.poll() is None else None

@@ -15,11 +15,13 @@ Parsing is strict: a message must be consumed exactly, or it is rejected with
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 from server.errors import InvalidPayload, PolicyViolation, UnsupportedData
 
+ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 units each
 MAX_VARUINT_BYTES = 8  # 56 bits, more than any length or clock a real client sends
 
 
@@ -221,19 +223,35 @@ def auth_denied(reason: str) -> bytes:
 # -- Yjs update structure (v1 encoding) ---------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Walk:
+    """What `walk_update` read from an update."""
+
+    ends: dict[int, int]  # per client, the clock after its last struct
+    deletes: dict[int, list[tuple[int, int]]]  # the delete set: per client, (clock, length)
+    # Where each struct is put: (its client, its clock, and the client and clock of its left
+    # neighbour when it was made: the origin), and the same with its right origin. Structs
+    # without one are left out.
+    lefts: list[tuple[int, int, int, int]]
+    rights: list[tuple[int, int, int, int]]
+    # Per client, the clocks of the second UTF-16 unit of each character outside the BMP
+    # (an emoji, say) in the update's strings: a cut at such a clock splits a character.
+    halves: dict[int, list[int]]
+
+
 def update_clocks(update: bytes) -> dict[int, int]:
     """Per client, the clock after the update's last struct (see `walk_update`)."""
-    return walk_update(update)[0]
+    return walk_update(update).ends
 
 
 def update_deletes(update: bytes) -> dict[int, list[tuple[int, int]]]:
     """The update's delete set: per client, its (clock, length) ranges (see `walk_update`)."""
-    return walk_update(update)[1]
+    return walk_update(update).deletes
 
 
-def walk_update(update: bytes) -> tuple[dict[int, int], dict[int, list[tuple[int, int]]]]:
+def walk_update(update: bytes) -> Walk:
     """Walk every struct of a v1 update; return, per client, the clock after its last struct,
-    and the delete set.
+    the delete set, the structs' neighbours and where characters outside the BMP are.
 
     Raises `InvalidPayload` if a struct is malformed or empty. (pycrdt can integrate a
     conflicting update, a reused client id whose item overlaps what the Doc holds, cut inside a
@@ -286,6 +304,9 @@ def walk_update(update: bytes) -> tuple[dict[int, int], dict[int, list[tuple[int
         return pos
 
     ends: dict[int, int] = {}
+    lefts: list[tuple[int, int, int, int]] = []
+    rights: list[tuple[int, int, int, int]] = []
+    halves: dict[int, list[int]] = {}
     clients, pos = uint(0)
     for _ in range(clients):
         structs, pos = uint(pos)
@@ -304,9 +325,13 @@ def walk_update(update: bytes) -> tuple[dict[int, int], dict[int, list[tuple[int
                 clock += length
                 continue
             if info & 0x80:  # origin id
-                pos = uint(uint(pos)[1])[1]
+                origin_client, pos = uint(pos)
+                origin_clock, pos = uint(pos)
+                lefts.append((client, clock, origin_client, origin_clock))
             if info & 0x40:  # right origin id
-                pos = uint(uint(pos)[1])[1]
+                origin_client, pos = uint(pos)
+                origin_clock, pos = uint(pos)
+                rights.append((client, clock, origin_client, origin_clock))
             if not info & 0xC0:  # parent: a root type's name or an item id; maybe a map key
                 kind, pos = uint(pos)
                 pos = skip_bytes(pos)[1] if kind == 1 else uint(uint(pos)[1])[1]
@@ -317,6 +342,10 @@ def walk_update(update: bytes) -> tuple[dict[int, int], dict[int, list[tuple[int
                 size, pos = skip_bytes(pos)
                 chunk = data[pos - size : pos].decode("utf-8", "replace")
                 length = len(chunk.encode("utf-16-le")) // 2
+                if length != len(chunk):  # characters outside the BMP: two units each
+                    found = halves.setdefault(client, [])
+                    for before, match in enumerate(ASTRAL.finditer(chunk)):
+                        found.append(clock + match.start() + before + 1)
             elif ref in (1, 2, 8):  # deleted, JSON, any: a count
                 length, pos = uint(pos)
                 for _ in range(length if ref != 1 else 0):
@@ -349,4 +378,4 @@ def walk_update(update: bytes) -> tuple[dict[int, int], dict[int, list[tuple[int
             deleted.append((clock, length))
     if pos != end:
         raise InvalidPayload("trailing bytes after update")
-    return ends, deletes
+    return Walk(ends, deletes, lefts, rights, halves)

@@ -11,16 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from bisect import bisect_right
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from pycrdt import Doc, Subscription, Text, TransactionEvent, get_update
+from pycrdt import Doc, Subscription, Text, TransactionEvent
 
-from server.errors import InvalidPayload, ReadOnly, SyncError
-from server.sync import protocol
+from server.errors import InvalidPayload, ReadOnly
+from server.sync import checks, protocol
 from server.sync.awareness import Presence
 from server.sync.peer import Peer
 from server.sync.protocol import (
@@ -48,49 +46,6 @@ def stamp(entry: AwarenessEntry, identity: dict[str, str]) -> AwarenessEntry:
     return AwarenessEntry(entry.client_id, entry.clock, json.dumps(state, ensure_ascii=False))
 
 
-def merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """(start, length) ranges sorted, overlapping or touching ones joined."""
-    out: list[tuple[int, int]] = []
-    for start, length in sorted(ranges):
-        if out and start <= out[-1][0] + out[-1][1]:
-            first, size = out[-1]
-            out[-1] = (first, max(size, start + length - first))
-        elif length > 0:
-            out.append((start, length))
-    return out
-
-
-def covers(ranges: Sequence[tuple[int, int]], start: int, length: int) -> bool:
-    """Whether merged, sorted ``ranges`` hold the whole of [start, start + length)."""
-    if length <= 0:
-        return True
-    index = bisect_right(ranges, (start, float("inf"))) - 1
-    if index < 0:
-        return False
-    first, size = ranges[index]
-    return first <= start and start + length <= first + size
-
-
-def is_panic(exc: BaseException) -> bool:
-    """A Rust panic inside pycrdt (pyo3's PanicException derives from BaseException)."""
-    return not isinstance(exc, Exception) and type(exc).__name__ == "PanicException"
-
-
-@contextmanager
-def untrusted() -> Iterator[None]:
-    """pycrdt work on client input: any failure, a Rust panic included, is InvalidPayload."""
-    try:
-        yield
-    except SyncError:
-        raise
-    except Exception as exc:
-        raise InvalidPayload("invalid update") from exc
-    except BaseException as exc:
-        if is_panic(exc):
-            raise InvalidPayload("invalid update") from None
-        raise
-
-
 class Room:
     def __init__(
         self,
@@ -115,6 +70,8 @@ class Room:
         self.broken = False
         self.frozen = False  # not a draft (in review, or ratified): nobody writes
         self.editors: set[int] = set()  # who edited since the last version was taken
+        # Who wrote first with each client id: {client id: user id} (see `checks.claims`).
+        self.writers: dict[int, int] = {}
         self._changes: list[bytes] = []
         # The SyncStep2 answering an empty state vector (a new client): the whole document,
         # encoded once per state and shared by every joiner until the next change.
@@ -128,6 +85,8 @@ class Room:
         self._base: bytes | None = None
         self._since: list[bytes] = []
         self._delete_set: dict[int, list[tuple[int, int]]] | None = None  # see `_deleted`
+        # Where a cut would split a character (`checks.halves`); made at the first update.
+        self._halves: dict[int, set[int]] | None = None
         self._notice_timer: asyncio.TimerHandle | None = None
         self.doc = self._new_doc(state)
 
@@ -205,7 +164,7 @@ class Room:
                 self._rebuild()
             raise InvalidPayload("invalid update") from exc
         except BaseException as exc:
-            if not is_panic(exc):
+            if not checks.is_panic(exc):
                 raise
             self._changes = []
             log.warning("an update crashed pycrdt; rebuilding the document from storage")
@@ -310,7 +269,7 @@ class Room:
         except Exception as exc:
             raise InvalidPayload("invalid state vector") from exc
         except BaseException as exc:
-            if not is_panic(exc):
+            if not checks.is_panic(exc):
                 raise
             log.error("the document could not be encoded; rebuilding it from storage")
             self._rebuild()
@@ -324,39 +283,38 @@ class Room:
         if not peer.can_write:
             self._check_read_only(update)
             return
+        walk = protocol.walk_update(update)
+        claims = checks.claims(self.doc, self.writers, peer.user_id, walk)
+        if self._halves is None:
+            self._halves = checks.halves(self.doc.get_update())
+        checks.whole_characters(
+            walk,
+            self._halves,
+            lambda: protocol.parse_state_vector(self.doc.get_state()),
+            self._deleted,
+        )
         changes = self._apply(update)
+        if changes and peer.user_id is not None:
+            for client in claims:
+                self.writers[client] = peer.user_id
+                self.updates.claim(self.document_id, client, peer.user_id)
+        for change in changes:
+            added = walk.halves if change == update else protocol.walk_update(change).halves
+            for client, clocks in added.items():
+                self._halves.setdefault(client, set()).update(clocks)
         for change in changes:
             self._persist(peer, change)
         if changes:  # a reply that brings nothing new is not an edit to acknowledge
             self.schedule_saved_notice(peer)
 
     def _check_read_only(self, update: bytes) -> None:
-        """A read-only client may send what the server already has (a browser replays its
-        local copy on connect); that is dropped. Anything new is refused with 4403. The
-        room's Doc never sees the update.
-
-        New content is a struct the server lacks; a new deletion is a deleted range the
-        Doc's own delete set does not cover. (The update used to be tried on a scratch copy
-        of the whole document: for a large document that was milliseconds of the event loop
-        for every frame a read-only client sent.)"""
-        with untrusted():
-            # The part of the update the server lacks: any struct in it is new content.
-            missing = get_update(update, self.doc.get_state())
-        if protocol.Reader(missing).var_uint() > 0:
-            raise ReadOnly("this connection is read-only")
-        deletes = protocol.update_deletes(update)
-        if not deletes:
-            return
-        held = self._deleted()
-        for client, ranges in deletes.items():
-            if not all(covers(held.get(client, ()), start, length) for start, length in ranges):
-                raise ReadOnly("this connection is read-only")
+        """A read-only client may send back what the server has; anything new is refused."""
+        checks.check_read_only(self.doc, update, self._deleted)
 
     def _deleted(self) -> dict[int, list[tuple[int, int]]]:
         """The Doc's delete set, ranges merged and sorted per client; kept until it changes."""
         if self._delete_set is None:
-            held = protocol.update_deletes(self.doc.get_update(self.doc.get_state()))
-            self._delete_set = {client: merged(ranges) for client, ranges in held.items()}
+            self._delete_set = checks.delete_set(self.doc)
         return self._delete_set
 
     def freeze(self, frozen: bool) -> None:

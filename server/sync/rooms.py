@@ -12,6 +12,7 @@ from pycrdt import get_state
 
 from server import documents
 from server.settings import Settings
+from server.sync import store
 from server.sync.memory import release_free_memory
 from server.sync.peer import Peer
 from server.sync.protocol import parse_state_vector
@@ -80,7 +81,9 @@ class Rooms:
             on_change=self.maybe_compact,
         )
         room.appended = stored.rows
-        document = await self.updates.db.read(lambda conn: documents.get(conn, document_id))
+        document, room.writers = await self.updates.db.read(
+            lambda conn: (documents.get(conn, document_id), store.writers(conn, document_id))
+        )
         room.frozen = document is not None and not document.writable
         return room
 

@@ -99,6 +99,18 @@ def append(conn: sqlite3.Connection, document_id: str, update: bytes) -> int:
     return int(conn.execute(APPEND, (document_id, update)).lastrowid or 0)
 
 
+CLAIM = "INSERT OR IGNORE INTO client_ids (document_id, client_id, user_id) VALUES (?, ?, ?)"
+
+
+def writers(conn: sqlite3.Connection, document_id: str) -> dict[int, int]:
+    """Who first wrote with each client id of a document: {client id: user id}."""
+    return dict(
+        conn.execute(
+            "SELECT client_id, user_id FROM client_ids WHERE document_id = ?", (document_id,)
+        ).fetchall()
+    )
+
+
 def content_of(updates: list[bytes]) -> tuple[str, dict[int, int]]:
     """Replay updates one by one on a fresh Doc: (text of ``content``, state vector).
 
@@ -193,6 +205,11 @@ class UpdateLog:
 
     def append(self, document_id: str, update: bytes) -> asyncio.Future[int]:
         return self.db.writer.submit(Row(APPEND, (document_id, update)))
+
+    def claim(self, document_id: str, client_id: int, user_id: int) -> asyncio.Future[int]:
+        """Record that ``user_id`` wrote first with ``client_id`` (committed with the update
+        that follows it in the queue)."""
+        return self.db.writer.submit(Row(CLAIM, (document_id, client_id, user_id)))
 
     def save_state(self, document_id: str, state: bytes) -> asyncio.Future[int]:
         return self.db.writer.submit(lambda conn: save_state(conn, document_id, state))

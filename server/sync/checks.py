@@ -1,0 +1,183 @@
+"""Checks on what a client sends, before the room's Doc takes it: pycrdt failures on hostile
+input, what a read-only connection may send back, and whose client id an update writes under."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from pycrdt import Doc, Text, get_update
+
+from server.errors import InvalidPayload, PolicyViolation, ReadOnly, SyncError
+from server.sync import protocol
+
+
+def merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(start, length) ranges sorted, overlapping or touching ones joined."""
+    out: list[tuple[int, int]] = []
+    for start, length in sorted(ranges):
+        if out and start <= out[-1][0] + out[-1][1]:
+            first, size = out[-1]
+            out[-1] = (first, max(size, start + length - first))
+        elif length > 0:
+            out.append((start, length))
+    return out
+
+
+def covers(ranges: Sequence[tuple[int, int]], start: int, length: int) -> bool:
+    """Whether merged, sorted ``ranges`` hold the whole of [start, start + length)."""
+    if length <= 0:
+        return True
+    index = bisect_right(ranges, (start, float("inf"))) - 1
+    if index < 0:
+        return False
+    first, size = ranges[index]
+    return first <= start and start + length <= first + size
+
+
+def uncovered(ranges: Sequence[tuple[int, int]], start: int, length: int) -> list[tuple[int, int]]:
+    """The parts of [start, start + length) that merged, sorted ``ranges`` do not hold."""
+    parts: list[tuple[int, int]] = []
+    at, end = start, start + length
+    index = max(bisect_right(ranges, (start, float("inf"))) - 1, 0)
+    for first, size in ranges[index:]:
+        if first >= end:
+            break
+        if first > at:
+            parts.append((at, first - at))
+        at = max(at, first + size)
+    if at < end:
+        parts.append((at, end - at))
+    return parts
+
+
+def is_panic(exc: BaseException) -> bool:
+    """A Rust panic inside pycrdt (pyo3's PanicException derives from BaseException)."""
+    return not isinstance(exc, Exception) and type(exc).__name__ == "PanicException"
+
+
+@contextmanager
+def untrusted() -> Iterator[None]:
+    """pycrdt work on client input: any failure, a Rust panic included, is InvalidPayload."""
+    try:
+        yield
+    except SyncError:
+        raise
+    except Exception as exc:
+        raise InvalidPayload("invalid update") from exc
+    except BaseException as exc:
+        if is_panic(exc):
+            raise InvalidPayload("invalid update") from None
+        raise
+
+
+def check_read_only(
+    doc: Doc[Text], update: bytes, deleted: Callable[[], dict[int, list[tuple[int, int]]]]
+) -> None:
+    """A read-only client may send what the server already has (a browser replays its
+    local copy on connect); that is dropped. Anything new is refused with 4403. The
+    room's Doc never sees the update. ``deleted`` gives the Doc's delete set (see
+    `delete_set`), asked for only if the update deletes something.
+
+    New content is a struct the server lacks; a new deletion is a deleted range the
+    Doc's own delete set does not cover. (The update used to be tried on a scratch copy
+    of the whole document: for a large document that was milliseconds of the event loop
+    for every frame a read-only client sent.)"""
+    with untrusted():
+        # The part of the update the server lacks: any struct in it is new content.
+        missing = get_update(update, doc.get_state())
+    if protocol.Reader(missing).var_uint() > 0:
+        raise ReadOnly("this connection is read-only")
+    deletes = protocol.update_deletes(update)
+    if not deletes:
+        return
+    held = deleted()
+    for client, ranges in deletes.items():
+        if not all(covers(held.get(client, ()), start, length) for start, length in ranges):
+            raise ReadOnly("this connection is read-only")
+
+
+def delete_set(doc: Doc[Text]) -> dict[int, list[tuple[int, int]]]:
+    """The Doc's delete set, ranges merged and sorted per client."""
+    held = protocol.update_deletes(doc.get_update(doc.get_state()))
+    return {client: merged(ranges) for client, ranges in held.items()}
+
+
+def claims(
+    doc: Doc[Text], writers: dict[int, int], user_id: int | None, walk: protocol.Walk
+) -> list[int]:
+    """The client ids under which an update (``walk``) writes something new that nobody owns yet
+    (``writers``: {client id: user id}); raise `PolicyViolation` if it writes under an id
+    another person owns.
+
+    A client id belongs to the person who first wrote with it in this document. New
+    content under somebody else's id is refused with 1008: the server would keep the
+    first of two different changes at the same clock and drop the other as a duplicate,
+    so the owner's edits would be silently lost and their copy would never agree with the
+    room again. Content the server already holds (a reply to an older state vector) is
+    anybody's to resend; the same person may write from several tabs or connections."""
+    ends = walk.ends
+    others = [client for client in ends if writers.get(client) != user_id]
+    if not others:
+        return []
+    state = protocol.parse_state_vector(doc.get_state())
+    new = [client for client in others if ends[client] > state.get(client, 0)]
+    if any(client in writers for client in new):
+        raise PolicyViolation("this update writes under another person's client id")
+    return new
+
+
+def halves(update: bytes) -> dict[int, set[int]]:
+    """Per client, the clocks in ``update`` (a Doc's whole state, say) at which a cut would
+    split a character in two (see `whole_characters`).
+
+    Walking every struct of a large document takes a while (~6 µs a struct), so the bytes
+    are first searched for a character outside the BMP at all (UTF-8, four bytes): most
+    documents have none. Other bytes can look like one; then the walk finds nothing."""
+    if not protocol.ASTRAL.search(update.decode("utf-8", "ignore")):
+        return {}
+    return {client: set(clocks) for client, clocks in protocol.walk_update(update).halves.items()}
+
+
+def whole_characters(
+    walk: protocol.Walk,
+    known: dict[int, set[int]],
+    state: Callable[[], dict[int, int]],
+    deleted: Callable[[], dict[int, list[tuple[int, int]]]],
+) -> None:
+    """Refuse (1007) an update that inserts or deletes inside a character outside the BMP.
+
+    Yjs counts text in UTF-16 units, so an emoji is two clocks, and a client can place an
+    insertion between them or delete one of them. Yjs then turns both halves into U+FFFD;
+    yrs (pycrdt) keeps two empty strings, and its encoding of the document no longer holds
+    what its own text shows: every client that joins later disagrees with everyone already
+    there. ``known`` holds such clocks for the document (`halves`); the update's own strings
+    count too.
+
+    What the document already holds is not refused: a client sends back structs the server
+    has and the whole delete set, and a document stored before this check may hold such cuts.
+    ``state`` (the Doc's state vector) and ``deleted`` (its delete set, see `delete_set`) are
+    asked for only when a cut is found."""
+    own = walk.halves
+
+    def inside(client: int, clock: int) -> bool:
+        return clock in known.get(client, ()) or clock in own.get(client, ())
+
+    for client, clock, left_client, left_clock in walk.lefts:
+        if inside(left_client, left_clock + 1) and clock >= state().get(client, 0):
+            raise InvalidPayload(CUT)
+    for client, clock, right_client, right_clock in walk.rights:
+        if inside(right_client, right_clock) and clock >= state().get(client, 0):
+            raise InvalidPayload(CUT)
+    for client, ranges in walk.deletes.items():
+        for start, length in ranges:
+            if not (inside(client, start) or inside(client, start + length)):
+                continue
+            # Only what this deletes anew counts: its parts the Doc has not deleted yet.
+            for first, size in uncovered(deleted().get(client, ()), start, length):
+                if inside(client, first) or inside(client, first + size):
+                    raise InvalidPayload(CUT)
+
+
+CUT = "this edit cuts a character in half (a UTF-16 surrogate pair)"
