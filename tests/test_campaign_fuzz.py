@@ -242,9 +242,10 @@ def test_fuzz_smoke(tmp_path: Path) -> None:
     # rooms fuzzed through read-only connections (odd indexes) are never changed
     assert {room for room in report["broken"] if room % 2 == 1} == set()
     if report["broken"]:
-        # Known open bug (test_a_delete_inside_an_emoji_does_not_diverge, strict xfail): a
-        # writer that deletes across half an emoji or reuses a client id can leave a room
-        # whose clients disagree. Whether the smoke run hits it depends on scheduling.
+        # Known open bug (docs/operations.md, "origins in an impossible order"): a writer
+        # that forges a struct whose right origin lies left of its origin can leave a room
+        # whose clients order characters differently. Whether the smoke run hits it depends
+        # on scheduling. (Half emoji and reused client ids are refused since.)
         pytest.xfail(f"known bug: writable rooms left inconsistent: {report['broken']}")
     assert report["findings"] == []
 
