@@ -490,3 +490,17 @@ def test_walk_finds_the_second_half_of_every_astral_character() -> None:
     # What the document already holds passes: a struct it has, a deletion it has.
     check(protocol.Walk({9: 1}, {}, [(9, 0, 7, 1)], [], {}), {7: 6, 9: 1}, [])
     check(protocol.Walk({}, {7: [(0, 2)]}, [], [], {}), {7: 6}, [(0, 3)])
+
+
+def test_update_header_and_may_hold_astral() -> None:
+    """What the keystroke fast path reads: the number of client blocks and the first client
+    id, and whether the bytes could hold a character outside the BMP at all."""
+    doc: Doc[Any] = Doc(client_id=300)
+    text = doc.get("content", type=Text)
+    text.insert(0, "hola")
+    assert protocol.update_header(doc.get_update()) == (1, 300)
+    assert protocol.update_header(b"\x00\x00") == (0, None)
+    assert not protocol.may_hold_astral(doc.get_update())
+    state = doc.get_state()
+    text.insert(4, " 📊")
+    assert protocol.may_hold_astral(doc.get_update(state))

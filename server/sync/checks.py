@@ -135,7 +135,7 @@ def halves(update: bytes) -> dict[int, set[int]]:
     Walking every struct of a large document takes a while (~6 µs a struct), so the bytes
     are first searched for a character outside the BMP at all (UTF-8, four bytes): most
     documents have none. Other bytes can look like one; then the walk finds nothing."""
-    if not protocol.ASTRAL.search(update.decode("utf-8", "ignore")):
+    if not protocol.may_hold_astral(update):
         return {}
     return {client: set(clocks) for client, clocks in protocol.walk_update(update).halves.items()}
 

@@ -239,6 +239,22 @@ class Walk:
     halves: dict[int, list[int]]
 
 
+def update_header(update: bytes) -> tuple[int, int | None]:
+    """How many client blocks an update has, and the first block's client id (None if none)."""
+    reader = Reader(update)
+    clients = reader.var_uint()
+    if clients == 0:
+        return 0, None
+    reader.var_uint()  # its number of structs
+    return clients, reader.var_uint()
+
+
+def may_hold_astral(data: bytes) -> bool:
+    """False if ``data`` holds no character outside the BMP in UTF-8 (four bytes). Other
+    bytes (a client id's varint) can look like one, rarely: then True."""
+    return ASTRAL.search(data.decode("utf-8", "ignore")) is not None
+
+
 def update_clocks(update: bytes) -> dict[int, int]:
     """Per client, the clock after the update's last struct (see `walk_update`)."""
     return walk_update(update).ends

@@ -283,29 +283,49 @@ class Room:
         if not peer.can_write:
             self._check_read_only(update)
             return
-        walk = protocol.walk_update(update)
-        claims = checks.claims(self.doc, self.writers, peer.user_id, walk)
-        if self._halves is None:
-            self._halves = checks.halves(self.doc.get_update())
-        checks.whole_characters(
-            walk,
-            self._halves,
-            lambda: protocol.parse_state_vector(self.doc.get_state()),
-            self._deleted,
-        )
+        claims, walk = self._check_writer(peer, update)
         changes = self._apply(update)
         if changes and peer.user_id is not None:
             for client in claims:
                 self.writers[client] = peer.user_id
                 self.updates.claim(self.document_id, client, peer.user_id)
-        for change in changes:
-            added = walk.halves if change == update else protocol.walk_update(change).halves
-            for client, clocks in added.items():
-                self._halves.setdefault(client, set()).update(clocks)
+        if walk is not None and walk.halves:  # new characters outside the BMP
+            assert self._halves is not None
+            for change in changes:
+                added = walk.halves if change == update else protocol.walk_update(change).halves
+                for client, clocks in added.items():
+                    self._halves.setdefault(client, set()).update(clocks)
         for change in changes:
             self._persist(peer, change)
         if changes:  # a reply that brings nothing new is not an edit to acknowledge
             self.schedule_saved_notice(peer)
+
+    def _check_writer(self, peer: Peer, update: bytes) -> tuple[list[int], protocol.Walk | None]:
+        """The client ids ``update`` claims for ``peer`` (`checks.claims`) and its walk, after
+        refusing it if it writes under another person's id or cuts a character in half
+        (`checks.whole_characters`).
+
+        A keystroke is one struct under the writer's own id, without characters outside
+        the BMP, in a document without any: then nothing can be wrong and the update is not
+        walked (at 1,000 updates a second that walk, ~15 µs, was what tipped the 1,000-client
+        benchmark over its knee: p99 25 → 140 ms)."""
+        if self._halves is None:
+            self._halves = checks.halves(self.doc.get_update())
+        clients, first = protocol.update_header(update)
+        own = first is None or (clients == 1 and self.writers.get(first) == peer.user_id)
+        astral = bool(self._halves) or protocol.may_hold_astral(update)
+        if own and not astral:
+            return [], None
+        walk = protocol.walk_update(update)
+        claims = [] if own else checks.claims(self.doc, self.writers, peer.user_id, walk)
+        if astral:
+            checks.whole_characters(
+                walk,
+                self._halves,
+                lambda: protocol.parse_state_vector(self.doc.get_state()),
+                self._deleted,
+            )
+        return claims, walk
 
     def _check_read_only(self, update: bytes) -> None:
         """A read-only client may send back what the server has; anything new is refused."""
