@@ -540,3 +540,38 @@ def test_who_may_read_and_act(cast: Cast) -> None:
     )
     assert call(cast.outsider, "GET", f"{cast.server.url}/api/ratified/{draft}").status_code == 404
     assert call(cast.observer, "GET", cast.url(draft, "/versions")).status_code == 200
+
+
+def test_an_emoji_a_restore_puts_back_cannot_be_cut_in_half(cast: Cast) -> None:
+    """A server-side edit (here a restore) that brings back a character outside the BMP: the
+    room learns where its halves are, so a client that deletes one half is refused (1007)."""
+    document_id = cast.document()
+
+    async def scenario() -> None:
+        writer = await RoleClient(cast.server, document_id, cast.delegate.token).connect()
+        await writer.edit(0, "🔒 ")
+        await writer.barrier()
+        version = await asyncio.to_thread(
+            call, cast.chair, "POST", cast.url(document_id, "/versions"), {"name": "candado"}
+        )
+        before = writer.doc.get_state()
+        del writer.text[0 : len("🔒 ".encode())]  # pycrdt counts UTF-8 bytes
+        await writer.send(protocol.sync_update(writer.doc.get_update(before)))
+        await writer.barrier()
+        restored = await asyncio.to_thread(
+            call,
+            cast.delegate,
+            "POST",
+            cast.url(document_id, f"/versions/{version.json()['number']}/restore"),
+        )
+        assert restored.status_code == 200, restored.text
+        await writer.wait_text("🔒 " + SEED)
+        restore = next(u for u in reversed(writer.received) if protocol.walk_update(u).halves)
+        ((client, (second,)),) = protocol.walk_update(restore).halves.items()
+        cut = bytes([0, 1]) + protocol.var_uint(client) + bytes([1])
+        cut += protocol.var_uint(second - 1) + bytes([1])  # the first half alone
+        await writer.try_send(protocol.sync_update(cut))
+        assert await writer.wait_closed(10) == 1007
+
+    run(scenario())
+    assert stored_text(cast.server.db, document_id) == "🔒 " + SEED

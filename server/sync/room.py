@@ -360,6 +360,7 @@ class Room:
         with self.doc.transaction():
             change(self.doc.get("content", type=Text))
         changes, self._changes = self._changes, []
+        self._halves = None  # the change may hold characters outside the BMP: made anew
         for update in changes:
             self._persist(None, update)
 
