@@ -85,8 +85,9 @@ class Room:
         self._base: bytes | None = None
         self._since: list[bytes] = []
         self._delete_set: dict[int, list[tuple[int, int]]] | None = None  # see `_deleted`
-        # Where a cut would split a character (`checks.halves`); made at the first update.
-        self._halves: dict[int, set[int]] | None = None
+        # Where a cut would split a character (`checks.halves`); given by `Rooms` at load,
+        # else made at the first update, and made anew after a server-side edit.
+        self.halves: dict[int, set[int]] | None = None
         self._notice_timer: asyncio.TimerHandle | None = None
         self.doc = self._new_doc(state)
 
@@ -290,11 +291,11 @@ class Room:
                 self.writers[client] = peer.user_id
                 self.updates.claim(self.document_id, client, peer.user_id)
         if walk is not None and walk.halves:  # new characters outside the BMP
-            assert self._halves is not None
+            assert self.halves is not None
             for change in changes:
                 added = walk.halves if change == update else protocol.walk_update(change).halves
                 for client, clocks in added.items():
-                    self._halves.setdefault(client, set()).update(clocks)
+                    self.halves.setdefault(client, set()).update(clocks)
         for change in changes:
             self._persist(peer, change)
         if changes:  # a reply that brings nothing new is not an edit to acknowledge
@@ -309,11 +310,11 @@ class Room:
         the BMP, in a document without any: then nothing can be wrong and the update is not
         walked (at 1,000 updates a second that walk, ~15 µs, was what tipped the 1,000-client
         benchmark over its knee: p99 25 → 140 ms)."""
-        if self._halves is None:
-            self._halves = checks.halves(self.doc.get_update())
+        if self.halves is None:
+            self.halves = checks.halves(self.doc.get_update())
         clients, first = protocol.update_header(update)
         own = first is None or (clients == 1 and self.writers.get(first) == peer.user_id)
-        astral = bool(self._halves) or protocol.may_hold_astral(update)
+        astral = bool(self.halves) or protocol.may_hold_astral(update)
         if own and not astral:
             return [], None
         walk = protocol.walk_update(update)
@@ -321,7 +322,7 @@ class Room:
         if astral:
             checks.whole_characters(
                 walk,
-                self._halves,
+                self.halves,
                 lambda: protocol.parse_state_vector(self.doc.get_state()),
                 self._deleted,
             )
@@ -360,7 +361,7 @@ class Room:
         with self.doc.transaction():
             change(self.doc.get("content", type=Text))
         changes, self._changes = self._changes, []
-        self._halves = None  # the change may hold characters outside the BMP: made anew
+        self.halves = None  # the change may hold characters outside the BMP: made anew
         for update in changes:
             self._persist(None, update)
 

@@ -12,7 +12,7 @@ from pycrdt import get_state
 
 from server import documents
 from server.settings import Settings
-from server.sync import store
+from server.sync import checks, store
 from server.sync.memory import release_free_memory
 from server.sync.peer import Peer
 from server.sync.protocol import parse_state_vector
@@ -81,8 +81,14 @@ class Rooms:
             on_change=self.maybe_compact,
         )
         room.appended = stored.rows
-        document, room.writers = await self.updates.db.read(
-            lambda conn: (documents.get(conn, document_id), store.writers(conn, document_id))
+        # Where the stored text's characters outside the BMP are split in two
+        # (`checks.halves`): walked here, off the event loop, for a document that has any.
+        document, room.writers, room.halves = await self.updates.db.read(
+            lambda conn: (
+                documents.get(conn, document_id),
+                store.writers(conn, document_id),
+                checks.halves(stored.state),
+            )
         )
         room.frozen = document is not None and not document.writable
         return room
