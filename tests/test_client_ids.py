@@ -38,6 +38,13 @@ def client(
     return role_client
 
 
+def local_edit(role_client: RoleClient, index: int, content: str) -> bytes:
+    """Insert into the client's own Doc without sending; return the update."""
+    before = role_client.doc.get_state()
+    role_client.text.insert(index, content)
+    return role_client.doc.get_update(before)
+
+
 def owners(server: Server, document_id: str) -> dict[int, int]:
     with reading(server.db) as conn:
         rows = conn.execute(
@@ -58,7 +65,7 @@ def test_new_content_under_another_persons_client_id_is_refused(server: Server) 
         # Beto's client takes Ana's id and writes at the clock Ana will use next.
         thief = await client(server, document_id, beto.token, writer.doc.client_id).connect()
         assert str(thief.text) == SEED + "Ana escribe."
-        await thief.try_send(protocol.sync_update(await_local(thief, 0, "ROBADO ")))
+        await thief.try_send(protocol.sync_update(local_edit(thief, 0, "ROBADO ")))
         assert await thief.wait_closed(10) == 1008
         assert "client id" in thief.close_reason
         # Ana is not disturbed, and her next edit (at that same clock) is kept.
@@ -71,13 +78,6 @@ def test_new_content_under_another_persons_client_id_is_refused(server: Server) 
         assert str(newcomer.text) == expected
 
     run(scenario())
-
-
-def await_local(role_client: RoleClient, index: int, content: str) -> bytes:
-    """Insert into the client's own Doc without sending; return the update."""
-    before = role_client.doc.get_state()
-    role_client.text.insert(index, content)
-    return role_client.doc.get_update(before)
 
 
 def test_the_owner_may_write_from_two_connections(server: Server) -> None:
@@ -137,7 +137,7 @@ def test_ownership_outlives_the_room(server: Server) -> None:
         unloads = server.logs().count("room unloaded")
         await wait_until(lambda: server.logs().count("room unloaded") > unloads, "the unload")
         thief = await client(server, document_id, beto.token, writer.doc.client_id).connect()
-        await thief.try_send(protocol.sync_update(await_local(thief, 0, "ROBADO ")))
+        await thief.try_send(protocol.sync_update(local_edit(thief, 0, "ROBADO ")))
         assert await thief.wait_closed(10) == 1008
         assert stored_text(server.db, document_id) == "Ana. " + SEED
 
