@@ -100,6 +100,14 @@ def call(who: Person | None, method: str, url: str, body: object = None) -> http
     return httpx.request(method, url, json=body, headers=headers, timeout=60)
 
 
+async def restore(cast: Cast, document_id: str, number: int) -> None:
+    """The delegate restores version ``number`` through the API (from a running scenario)."""
+    restored = await asyncio.to_thread(
+        call, cast.delegate, "POST", cast.url(document_id, f"/versions/{number}/restore")
+    )
+    assert restored.status_code == 200, restored.text
+
+
 def type_text(cast: Cast, document_id: str, who: Person, content: str) -> None:
     """A real sync client appends ``content``; returns once storage holds it."""
 
@@ -198,13 +206,7 @@ def test_word_diff_and_restore_on_top_of_history(cast: Cast) -> None:
 
     async def scenario() -> None:
         watcher = await RoleClient(cast.server, document_id, cast.observer.token).connect()
-        restored = await asyncio.to_thread(
-            call,
-            cast.delegate,
-            "POST",
-            cast.url(document_id, f"/versions/{first['number']}/restore"),
-        )
-        assert restored.status_code == 200, restored.text
+        await restore(cast, document_id, first["number"])
         await watcher.wait_text(SEED)  # live, for an open editor
 
     run(scenario())
@@ -558,16 +560,10 @@ def test_an_emoji_a_restore_puts_back_cannot_be_cut_in_half(cast: Cast) -> None:
         del writer.text[0 : len("🔒 ".encode())]  # pycrdt counts UTF-8 bytes
         await writer.send(protocol.sync_update(writer.doc.get_update(before)))
         await writer.barrier()
-        restored = await asyncio.to_thread(
-            call,
-            cast.delegate,
-            "POST",
-            cast.url(document_id, f"/versions/{version.json()['number']}/restore"),
-        )
-        assert restored.status_code == 200, restored.text
+        await restore(cast, document_id, version.json()["number"])
         await writer.wait_text("🔒 " + SEED)
-        restore = next(u for u in reversed(writer.received) if protocol.walk_update(u).halves)
-        ((client, (second,)),) = protocol.walk_update(restore).halves.items()
+        back = next(u for u in reversed(writer.received) if protocol.walk_update(u).halves)
+        ((client, (second,)),) = protocol.walk_update(back).halves.items()
         cut = bytes([0, 1]) + protocol.var_uint(client) + bytes([1])
         cut += protocol.var_uint(second - 1) + bytes([1])  # the first half alone
         await writer.try_send(protocol.sync_update(cut))

@@ -127,7 +127,7 @@ class Room:
     def text(self) -> str:
         return str(self.doc.get("content", type=Text))
 
-    def _apply(self, update: bytes) -> list[bytes]:
+    def _apply(self, update: bytes, walk: protocol.Walk | None = None) -> list[bytes]:
         """Apply an untrusted update; return the changes the Doc accepted.
 
         Some malformed updates apply without error but leave the Doc unable to encode itself
@@ -137,6 +137,7 @@ class Room:
         (pycrdt would show some as text that is never stored nor relayed), or that became an
         empty struct (a change that makes clients panic), is refused. Any failure costs the
         sender its connection; if the Doc may have changed, it is rebuilt from storage.
+        ``walk`` is the update's walk if `_check_writer` already made it.
         """
         self._changes = []
         before = self.doc.get_state()
@@ -148,7 +149,7 @@ class Room:
                 for change in self._changes:
                     protocol.update_clocks(change)
                 state = protocol.parse_state_vector(self.doc.get_state())
-                ends = protocol.update_clocks(update)
+                ends = (walk or protocol.walk_update(update)).ends  # walked once at most
                 if any(state.get(client, 0) < end for client, end in ends.items()):
                     raise InvalidPayload("update depends on changes the server does not have")
         except InvalidPayload:
@@ -285,7 +286,7 @@ class Room:
             self._check_read_only(update)
             return
         claims, walk = self._check_writer(peer, update)
-        changes = self._apply(update)
+        changes = self._apply(update, walk)
         if changes and peer.user_id is not None:
             for client in claims:
                 self.writers[client] = peer.user_id
