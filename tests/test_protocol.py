@@ -507,3 +507,57 @@ def test_update_header_and_may_hold_astral() -> None:
     state = doc.get_state()
     text.insert(4, " 📊")
     assert protocol.may_hold_astral(doc.get_update(state))
+
+
+def test_state_vector_round_trips() -> None:
+    clocks = {0: 3, 7: 0, 2**40: 129}
+    assert protocol.parse_state_vector(protocol.state_vector(clocks)) == clocks
+    doc: Doc[Text] = Doc(client_id=5)
+    doc.get("content", type=Text).insert(0, "abc")
+    assert protocol.state_vector({5: 3}) == doc.get_state()
+
+
+def test_the_walk_finds_the_struct_holding_a_clock() -> None:
+    doc: Doc[Text] = Doc(client_id=5)
+    text = doc.get("content", type=Text)
+    text.insert(0, "hola")
+    text.insert(2, "XY")  # clocks 4-5, between "ho" and "la": right origin (5, 2)
+    update = doc.get_update()
+    found = protocol.walk_update(update, at={5: 5}).found
+    assert found == {5: (4, 6, True, (5, 2))}
+    assert protocol.walk_update(update, at={5: 0}).found == {5: (0, 2, True, None)}
+    assert protocol.walk_update(update, at={5: 6}).found == {}  # past its last clock
+    assert protocol.walk_update(update, at={6: 0}).found == {}  # another client
+    assert protocol.walk_update(update).found == {}
+
+
+def test_a_resend_continuing_its_own_text_is_kept_in_place() -> None:
+    author: Doc[Text] = Doc(client_id=5)
+    text = author.get("content", type=Text)
+    text.insert(0, "hola")
+    room: Doc[Text] = Doc()
+    room.apply_update(author.get_update())
+    prior = protocol.parse_state_vector(room.get_state())
+    text.insert(4, " mundo")
+    checks.kept_in_place(room, author.get_update(), prior)  # one struct over clocks 0-9
+    checks.kept_in_place(Doc(), author.get_update(), {})  # an empty room: nothing to keep
+
+
+def test_a_client_rewriting_its_own_clocks_is_not_kept_in_place() -> None:
+    corpus = Path(__file__).parent / "corpus" / "overlapping_clocks.json"
+    updates = [base64.b64decode(u) for u in json.loads(corpus.read_text())["updates_b64"]]
+    room: Doc[Text] = Doc()
+    for update in updates[:3]:
+        room.apply_update(update)
+    prior = protocol.parse_state_vector(room.get_state())
+    with pytest.raises(InvalidPayload, match="rewrites"):
+        checks.kept_in_place(room, updates[3], prior)
+    # Deleted content keeps its right origin: the rewrite is still told apart.
+    other: Doc[Text] = Doc(client_id=9)
+    other.apply_update(room.get_update())
+    state = other.get_state()
+    content = other.get("content", type=Text)
+    del content[len(content) - 2 : len(content)]  # U+05C1, clock 42 (pycrdt counts bytes)
+    room.apply_update(other.get_update(state))
+    with pytest.raises(InvalidPayload, match="rewrites"):
+        checks.kept_in_place(room, updates[3], prior)

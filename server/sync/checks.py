@@ -189,3 +189,31 @@ def whole_characters(
 
 
 CUT = "this edit cuts a character in half (a UTF-16 surrogate pair)"
+
+
+def kept_in_place(doc: Doc[Text], update: bytes, prior: dict[int, int]) -> None:
+    """Refuse (1007) an update with a struct that starts at clocks its client has already used
+    and goes on past them, when it places its new part elsewhere than the content the Doc
+    holds at those clocks. ``prior`` is the Doc's state vector before the update.
+
+    Such a struct is normal when a client resends what it wrote (a reply to an older state
+    vector): the Doc skips the known part and joins the rest right after it, as before. But a
+    client that rewrote its own clocks with other content gives a right origin that can lie
+    to the left of that joint. yrs then places later text differently when it applies the
+    updates one by one (the room) and when it decodes them in one go (a newcomer): the two
+    never agree again. A real resend has the right origin of the content it continues, so the
+    two right origins are compared; content the Doc has garbage-collected has none."""
+    at = {client: clock - 1 for client, clock in prior.items() if clock > 0}
+    if not at:
+        return
+    for client, (_, end, item, right) in protocol.walk_update(update, at=at).found.items():
+        clock = at[client]
+        if not item or end <= clock + 1:  # nothing new after the Doc's last clock
+            continue
+        tail = doc.get_update(protocol.state_vector({**prior, client: clock}))
+        held = protocol.walk_update(tail, at={client: clock}).found.get(client)
+        if held is not None and held[2] and held[3] != right:
+            raise InvalidPayload(REWRITE)
+
+
+REWRITE = "this update rewrites clocks its client has already used with other content"

@@ -223,6 +223,11 @@ def auth_denied(reason: str) -> bytes:
 # -- Yjs update structure (v1 encoding) ---------------------------------------------------------
 
 
+# A struct as `walk_update` finds it: first clock, the clock after it, whether it is an item
+# (not GC or Skip), its right origin (client, clock) or None.
+Held = tuple[int, int, bool, "tuple[int, int] | None"]
+
+
 @dataclass(frozen=True)
 class Walk:
     """What `walk_update` read from an update."""
@@ -237,6 +242,15 @@ class Walk:
     # Per client, the clocks of the second UTF-16 unit of each character outside the BMP
     # (an emoji, say) in the update's strings: a cut at such a clock splits a character.
     halves: dict[int, list[int]]
+    # Asked for with ``at`` (per client, a clock): per client, the struct holding that clock.
+    found: dict[int, Held] = field(default_factory=dict)
+
+
+def state_vector(clocks: dict[int, int]) -> bytes:
+    """Encode a Yjs state vector (client id -> clock)."""
+    return var_uint(len(clocks)) + b"".join(
+        var_uint(client) + var_uint(clock) for client, clock in clocks.items()
+    )
 
 
 def update_header(update: bytes) -> tuple[int, int | None]:
@@ -265,9 +279,10 @@ def update_deletes(update: bytes) -> dict[int, list[tuple[int, int]]]:
     return walk_update(update).deletes
 
 
-def walk_update(update: bytes) -> Walk:
+def walk_update(update: bytes, at: dict[int, int] | None = None) -> Walk:
     """Walk every struct of a v1 update; return, per client, the clock after its last struct,
-    the delete set, the structs' neighbours and where characters outside the BMP are.
+    the delete set, the structs' neighbours and where characters outside the BMP are; and,
+    for each client in ``at``, the struct that holds the clock given.
 
     Raises `InvalidPayload` if a struct is malformed or empty. (pycrdt can integrate a
     conflicting update, a reused client id whose item overlaps what the Doc holds, cut inside a
@@ -323,11 +338,13 @@ def walk_update(update: bytes) -> Walk:
     lefts: list[tuple[int, int, int, int]] = []
     rights: list[tuple[int, int, int, int]] = []
     halves: dict[int, list[int]] = {}
+    found: dict[int, Held] = {}
     clients, pos = uint(0)
     for _ in range(clients):
         structs, pos = uint(pos)
         client, pos = uint(pos)
         clock, pos = uint(pos)
+        wanted = at.get(client, -1) if at else -1
         for _ in range(structs):
             if pos >= end:
                 raise InvalidPayload("truncated update")
@@ -338,8 +355,11 @@ def walk_update(update: bytes) -> Walk:
                 length, pos = uint(pos)
                 if length == 0:
                     raise InvalidPayload("empty struct in update")
+                if clock <= wanted < clock + length:
+                    found[client] = (clock, clock + length, False, None)
                 clock += length
                 continue
+            right = None
             if info & 0x80:  # origin id
                 origin_client, pos = uint(pos)
                 origin_clock, pos = uint(pos)
@@ -348,6 +368,7 @@ def walk_update(update: bytes) -> Walk:
                 origin_client, pos = uint(pos)
                 origin_clock, pos = uint(pos)
                 rights.append((client, clock, origin_client, origin_clock))
+                right = (origin_client, origin_clock)
             if not info & 0xC0:  # parent: a root type's name or an item id; maybe a map key
                 kind, pos = uint(pos)
                 pos = skip_bytes(pos)[1] if kind == 1 else uint(uint(pos)[1])[1]
@@ -359,9 +380,9 @@ def walk_update(update: bytes) -> Walk:
                 chunk = data[pos - size : pos].decode("utf-8", "replace")
                 length = len(chunk.encode("utf-16-le")) // 2
                 if length != len(chunk):  # characters outside the BMP: two units each
-                    found = halves.setdefault(client, [])
+                    units = halves.setdefault(client, [])
                     for before, match in enumerate(ASTRAL.finditer(chunk)):
-                        found.append(clock + match.start() + before + 1)
+                        units.append(clock + match.start() + before + 1)
             elif ref in (1, 2, 8):  # deleted, JSON, any: a count
                 length, pos = uint(pos)
                 for _ in range(length if ref != 1 else 0):
@@ -380,6 +401,8 @@ def walk_update(update: bytes) -> Walk:
                 raise InvalidPayload(f"unknown struct type {ref} in update")
             if length == 0:
                 raise InvalidPayload("empty struct in update")
+            if clock <= wanted < clock + length:
+                found[client] = (clock, clock + length, True, right)
             clock += length
         ends[client] = max(ends.get(client, 0), clock)
     deletes: dict[int, list[tuple[int, int]]] = {}
@@ -394,4 +417,4 @@ def walk_update(update: bytes) -> Walk:
             deleted.append((clock, length))
     if pos != end:
         raise InvalidPayload("trailing bytes after update")
-    return Walk(ends, deletes, lefts, rights, halves)
+    return Walk(ends, deletes, lefts, rights, halves, found)

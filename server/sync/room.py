@@ -149,9 +149,10 @@ class Room:
                 for change in self._changes:
                     protocol.update_clocks(change)
                 state = protocol.parse_state_vector(self.doc.get_state())
-                ends = (walk or protocol.walk_update(update)).ends  # walked once at most
+                ends = (walk or protocol.walk_update(update)).ends
                 if any(state.get(client, 0) < end for client, end in ends.items()):
                     raise InvalidPayload("update depends on changes the server does not have")
+                checks.kept_in_place(self.doc, update, protocol.parse_state_vector(before))
         except InvalidPayload:
             self._changes = []
             log.warning("an update was not integrated whole; rebuilding the document")
