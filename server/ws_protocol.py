@@ -134,6 +134,25 @@ class SyncProtocol(WebSocketsSansIOProtocol):
             scope["extensions"][RECEIVE_EXTENSION] = self.receive_with
             scope["extensions"][HOLD_EXTENSION] = self.hold
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        # A finished connection's objects hold each other: the scope's extensions hold this
+        # protocol, and so does the handler (through its peer), and the websockets parser (a
+        # suspended generator) holds its connection. Only a full collection of the garbage
+        # collector would free them, rarely (the thresholds are set for short pauses, see
+        # `accord serve`): memory grew with every connection made. Undone here, they are freed
+        # by reference counting as soon as the app lets go.
+        self.handler = None
+        self.held = None
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            for key in (EXTENSION, CLOSE_EXTENSION, RECEIVE_EXTENSION, HOLD_EXTENSION):
+                scope["extensions"].pop(key, None)
+        self.conn.parser.close()
+        # asyncio's socket transport (CPython 3.11) keeps a bound method of itself for reads.
+        if hasattr(self.transport, "_read_ready_cb"):
+            self.transport._read_ready_cb = None
+
     def receive_with(self, handler: Handler | None) -> None:
         """From now on hand each message to ``handler`` as it is read (None: back to ASGI).
         Messages already queued for the app go to it first, in order; a disconnect stays

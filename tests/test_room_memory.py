@@ -3,21 +3,29 @@ is returned: nothing keeps the Room or its pycrdt Doc alive afterwards."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import subprocess
 import sys
+import threading
 import time
 import warnings
 import weakref
 from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
+import websockets
 from pycrdt import Doc, Text
+from websockets.server import ServerProtocol
 
 from server.app import create_app
 from server.settings import Settings
 from server.sync import protocol
-from tests.helpers import make_admin
+from server.ws_protocol import SyncProtocol
+from tests.helpers import free_port, make_admin
 
 with warnings.catch_warnings():
     # starlette 1.10 warns on import when the test client runs on `httpx` instead of `httpx2`
@@ -90,3 +98,67 @@ def test_freed_document_memory_goes_back_to_the_system() -> None:
     )
     freed, trimmed = map(float, result.stdout.split())
     assert trimmed < freed - 3, (freed, trimmed)
+
+
+def test_closed_connections_leave_no_reference_cycles(tmp_path: Path) -> None:
+    """Every object of a finished connection (uvicorn's protocol, the websockets parser, the
+    transport) is freed by reference counting when it ends. With reference cycles they wait
+    for a full collection, which `accord serve`'s thresholds make rare: memory grew with
+    every connection ever made. A real uvicorn with Accord's websocket protocol, in a thread."""
+    db = tmp_path / "a.db"
+    token = make_admin(db)
+    app = create_app(Settings(db=str(db), room_unload_seconds=0.2))
+    port = free_port()
+    config = uvicorn.Config(app, port=port, ws=SyncProtocol, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        headers = {"Authorization": f"Bearer {token}"}
+        base = f"http://127.0.0.1:{port}"
+        document_id = httpx.post(f"{base}/api/documents", json={"title": "Acta"}, headers=headers)
+        url = f"ws://127.0.0.1:{port}/sync/{document_id.json()['id']}?token={token}"
+
+        async def visit(address: str) -> None:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                async with websockets.connect(address) as ws:
+                    await ws.send(protocol.sync_step1(b"\x00"))
+                    await ws.recv()
+
+        async def visits() -> None:
+            for i in range(20):  # every fourth without its token: refused, 4401
+                await visit(url if i % 4 != 3 else url[: url.index("?")])
+
+        asyncio.run(visits())
+        deadline = time.monotonic() + 10
+        while server.server_state.connections and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        gc.collect()  # the test's own garbage, and anything older, out of the way
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            asyncio.run(visits())
+            deadline = time.monotonic() + 10
+            while server.server_state.connections and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+            gc.collect()
+            left = [
+                type(o).__name__
+                for o in gc.garbage
+                if isinstance(o, SyncProtocol | ServerProtocol)
+                or (
+                    isinstance(o, asyncio.Transport)
+                    and (o.get_extra_info("sockname") or ("", 0))[1] == port
+                )
+            ]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+        assert left == [], f"{len(left)} objects of closed connections waited for the collector"
+    finally:
+        server.should_exit = True
+        thread.join(10)
