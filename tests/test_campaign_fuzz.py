@@ -281,6 +281,49 @@ def test_a_client_resending_what_it_wrote_with_more_is_taken(server: Server) -> 
     asyncio.run(scenario())
 
 
+# Found by the fuzzer (seed 1128, the 1,000,000-frame run; rooms 8 and 10), rebuilt by hand
+# from the replay: "ab" from client 5; a deletion of its clock 3, which does not exist yet;
+# "📊" at clocks 2-3 between a and b (clock 3, its second half, is what that deletion waits
+# for); "x" after it; "z" from client 6 between "x" and "b". pycrdt kept the deletion waiting
+# and applied it when the emoji came: half an emoji deleted, and a newcomer decoding the
+# room's state put "z" before "x".
+PENDING = Path(__file__).parent / "corpus" / "pending_delete.json"
+
+
+def test_a_deletion_waiting_for_half_an_emoji_is_refused(server: Server) -> None:
+    import base64
+    import json
+
+    updates = [base64.b64decode(u) for u in json.loads(PENDING.read_text())["updates_b64"]]
+    document_id = server.create_document()
+
+    async def scenario() -> None:
+        witness = await SyncClient(server.ws_url, document_id).connect()
+        writer = await SyncClient(server.ws_url, document_id).connect()
+        try:
+            await writer.send(protocol.sync_update(updates[0]))
+            await witness.wait_text("ab")
+            await writer.send(protocol.sync_update(updates[1]))  # waits: nothing to delete yet
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await writer.send(protocol.sync_update(updates[2]))  # the emoji it would cut
+            assert await writer.wait_closed(10) == 1007
+            assert "character" in writer.close_reason
+            # The room was rebuilt without the waiting deletion: the emoji is taken whole.
+            again = await SyncClient(server.ws_url, document_id).connect()
+            for update in updates[2:]:
+                await again.send(protocol.sync_update(update))
+            await witness.wait_text("a📊xzb")
+            newcomer = await SyncClient(server.ws_url, document_id).connect()
+            assert str(newcomer.text) == str(witness.text) == "a📊xzb"
+            await newcomer.close()
+            await again.close()
+        finally:
+            await witness.close()
+            await writer.close()
+
+    asyncio.run(scenario())
+
+
 def test_update_clocks_reads_what_real_clients_send() -> None:
     """The structure walk accepts every update pycrdt produces (text with multi-byte
     characters and deletions, maps and arrays of every value type, XML, garbage-collected
@@ -322,10 +365,11 @@ def test_fuzz_smoke(tmp_path: Path) -> None:
     # rooms fuzzed through read-only connections (odd indexes) are never changed
     assert {room for room in report["broken"] if room % 2 == 1} == set()
     if report["broken"]:
-        # Known open bug (docs/operations.md, "origins in an impossible order"): a writer
-        # that forges a struct whose right origin lies left of its origin can leave a room
-        # whose clients order characters differently. Whether the smoke run hits it depends
-        # on scheduling. (Half emoji and reused client ids are refused since.)
+        # The four causes the long runs found are refused now (docs/operations.md: half an
+        # emoji, another person's client id, a client rewriting its own clocks, a deletion
+        # waiting for half an emoji), but the 1,000,000-frame run also once saw a witness
+        # closed with 1008, not yet understood. Whether a short run hits anything depends
+        # on scheduling: recorded as an expected failure, with what broke, not hidden.
         pytest.xfail(f"known bug: writable rooms left inconsistent: {report['broken']}")
     assert report["findings"] == []
 

@@ -191,6 +191,26 @@ def whole_characters(
 CUT = "this edit cuts a character in half (a UTF-16 surrogate pair)"
 
 
+def no_cut_deletions(
+    changes: list[protocol.Walk], known: dict[int, set[int]], own: dict[int, list[int]]
+) -> None:
+    """Refuse (1007) an update whose integration deleted half of a character outside the
+    BMP (``known``: the document's halves, see `halves`; ``own``: the update's). A Yjs
+    deletion may arrive before the text it deletes; yrs keeps it waiting, unreported, and
+    applies it when the text comes, as part of that later change (``changes``, walked). So a
+    deletion that waited for the second half of an emoji cuts it when the emoji arrives,
+    which `whole_characters` could not see coming."""
+
+    def inside(client: int, clock: int) -> bool:
+        return clock in known.get(client, ()) or clock in own.get(client, ())
+
+    for change in changes:
+        for client, ranges in change.deletes.items():
+            for start, length in ranges:
+                if inside(client, start) or inside(client, start + length):
+                    raise InvalidPayload(CUT)
+
+
 def kept_in_place(doc: Doc[Text], update: bytes, prior: dict[int, int]) -> None:
     """Refuse (1007) an update with a struct that starts at clocks its client has already used
     and goes on past them, when it places its new part elsewhere than the content the Doc

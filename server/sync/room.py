@@ -146,13 +146,16 @@ class Room:
             if self._changes:
                 self.doc.get_update(before)
             if self._changes != [update] and update[:1] != b"\x00":
-                for change in self._changes:
-                    protocol.update_clocks(change)
+                walks = [protocol.walk_update(change) for change in self._changes]
                 state = protocol.parse_state_vector(self.doc.get_state())
-                ends = (walk or protocol.walk_update(update)).ends
-                if any(state.get(client, 0) < end for client, end in ends.items()):
+                walk = walk or protocol.walk_update(update)
+                if any(state.get(client, 0) < end for client, end in walk.ends.items()):
                     raise InvalidPayload("update depends on changes the server does not have")
                 checks.kept_in_place(self.doc, update, protocol.parse_state_vector(before))
+                if walk.halves or self.halves:
+                    # A deletion that arrived before its text waits in the Doc and takes
+                    # effect now, as part of this change: it must not cut an emoji either.
+                    checks.no_cut_deletions(walks, self.halves or {}, walk.halves)
         except InvalidPayload:
             self._changes = []
             log.warning("an update was not integrated whole; rebuilding the document")
