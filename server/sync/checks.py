@@ -170,7 +170,7 @@ def whole_characters(
     own = walk.halves
 
     def inside(client: int, clock: int) -> bool:
-        return clock in known.get(client, ()) or clock in own.get(client, ())
+        return is_half(known, own, client, clock)
 
     for client, clock, left_client, left_clock in walk.lefts:
         if inside(left_client, left_clock + 1) and clock >= state().get(client, 0):
@@ -188,6 +188,12 @@ def whole_characters(
                     raise InvalidPayload(CUT)
 
 
+def is_half(known: dict[int, set[int]], own: dict[int, list[int]], client: int, clock: int) -> bool:
+    """Whether ``clock`` of ``client`` is the second half of a character outside the BMP, in
+    the document (``known``) or in the update (``own``): a cut there splits the character."""
+    return clock in known.get(client, ()) or clock in own.get(client, ())
+
+
 CUT = "this edit cuts a character in half (a UTF-16 surrogate pair)"
 
 
@@ -201,13 +207,12 @@ def no_cut_deletions(
     deletion that waited for the second half of an emoji cuts it when the emoji arrives,
     which `whole_characters` could not see coming."""
 
-    def inside(client: int, clock: int) -> bool:
-        return clock in known.get(client, ()) or clock in own.get(client, ())
-
     for change in changes:
         for client, ranges in change.deletes.items():
             for start, length in ranges:
-                if inside(client, start) or inside(client, start + length):
+                if is_half(known, own, client, start) or is_half(
+                    known, own, client, start + length
+                ):
                     raise InvalidPayload(CUT)
 
 
