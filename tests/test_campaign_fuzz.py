@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText, merg
 
 from benchmarks.faults.fuzz import Plan, campaign
 from server.errors import InvalidPayload
-from server.sync import protocol
+from server.sync import protocol, structs
 from tests.helpers import Server, SyncClient, collect_abandoned_sockets  # noqa: F401 (autouse)
 
 # Found by the fuzzer (seed 1): updates from a writer that reuses client id 0 (the first two
@@ -172,33 +173,64 @@ SPLIT_DELETE = [
 ]
 
 
-def test_a_delete_inside_an_emoji_is_refused(server: Server) -> None:
+def corpus_updates(name: str) -> list[bytes]:
+    """The updates of a minimised fuzz finding in tests/corpus/."""
+    import base64
+    import json
+
+    found = json.loads((Path(__file__).parent / "corpus" / f"{name}.json").read_text())
+    return [base64.b64decode(update) for update in found["updates_b64"]]
+
+
+def refused_and_consistent(
+    server: Server,
+    before: list[bytes],
+    shown: str,
+    refused: bytes,
+    reason: str,
+    expected: str,
+    after: Sequence[bytes] = (),
+    typed: str = "",
+) -> None:
+    """One writer sends ``before`` (a witness then shows ``shown``), then ``refused``: it is
+    closed with 1007 and ``reason``. From a new connection, ``after`` is sent and ``typed``
+    typed at the end: the witness shows ``expected``, and a newcomer syncing the room's state
+    sees the same."""
     document_id = server.create_document()
 
     async def scenario() -> None:
         witness = await SyncClient(server.ws_url, document_id).connect()
-        attacker = await SyncClient(server.ws_url, document_id).connect()
+        writer = await SyncClient(server.ws_url, document_id).connect()
         try:
-            for update in SPLIT_DELETE[:3]:
-                await attacker.send(protocol.sync_update(update))
-            await witness.wait_text("-- 📊")
+            for update in before:
+                await writer.send(protocol.sync_update(update))
+            await witness.wait_text(shown)
             with contextlib.suppress(websockets.ConnectionClosed):
-                await attacker.send(protocol.sync_update(SPLIT_DELETE[3]))
-            assert await attacker.wait_closed(10) == 1007
-            assert "character" in attacker.close_reason
-            # The deletion that cuts nothing in half is taken from the next connection.
+                await writer.send(protocol.sync_update(refused))
+            assert await writer.wait_closed(10) == 1007
+            assert reason in writer.close_reason
             again = await SyncClient(server.ws_url, document_id).connect()
-            await again.send(protocol.sync_update(SPLIT_DELETE[4]))
-            await witness.wait_text(" 📊")
+            for update in after:
+                await again.send(protocol.sync_update(update))
+            if typed:
+                await again.edit(len(again.text), typed)
+            await witness.wait_text(expected)
             newcomer = await SyncClient(server.ws_url, document_id).connect()
-            assert str(newcomer.text) == str(witness.text) == " 📊"
+            assert str(newcomer.text) == str(witness.text) == expected
             await newcomer.close()
             await again.close()
         finally:
             await witness.close()
-            await attacker.close()
+            await writer.close()
 
     asyncio.run(scenario())
+
+
+def test_a_delete_inside_an_emoji_is_refused(server: Server) -> None:
+    # The deletion that cuts nothing in half is taken from the next connection.
+    refused_and_consistent(
+        server, SPLIT_DELETE[:3], "-- 📊", SPLIT_DELETE[3], "character", " 📊", SPLIT_DELETE[4:]
+    )
 
 
 # Found by the fuzzer (seed 2027, minimised to 4 updates of one client): 40 x's, a zero-width
@@ -207,42 +239,15 @@ def test_a_delete_inside_an_emoji_is_refused(server: Server) -> None:
 # clock 42 for a duplicate and integrate the rest with a right origin to the left of where it
 # goes; applied one by one (the room) and in one go (a newcomer decoding the room's state) the
 # last two characters came out in different orders.
-OVERLAPPING = Path(__file__).parent / "corpus" / "overlapping_clocks.json"
 
 
 def test_a_client_rewriting_its_own_clocks_is_refused(server: Server) -> None:
-    import base64
-    import json
-
-    updates = [base64.b64decode(u) for u in json.loads(OVERLAPPING.read_text())["updates_b64"]]
-    document_id = server.create_document()
+    updates = corpus_updates("overlapping_clocks")
     before = "x" * 40 + "\u200bשׁ"
-
-    async def scenario() -> None:
-        witness = await SyncClient(server.ws_url, document_id).connect()
-        writer = await SyncClient(server.ws_url, document_id).connect()
-        try:
-            for update in updates[:3]:
-                await writer.send(protocol.sync_update(update))
-            await witness.wait_text(before)
-            with contextlib.suppress(websockets.ConnectionClosed):
-                await writer.send(protocol.sync_update(updates[3]))
-            assert await writer.wait_closed(10) == 1007
-            assert "rewrites" in writer.close_reason
-            # The room is as before, and it still takes edits: everyone agrees.
-            again = await SyncClient(server.ws_url, document_id).connect()
-            assert str(again.text) == before
-            await again.edit(len(before), "!")
-            await witness.wait_text(before + "!")
-            newcomer = await SyncClient(server.ws_url, document_id).connect()
-            assert str(newcomer.text) == str(witness.text) == before + "!"
-            await newcomer.close()
-            await again.close()
-        finally:
-            await witness.close()
-            await writer.close()
-
-    asyncio.run(scenario())
+    # The room is as before, and it still takes edits: everyone agrees.
+    refused_and_consistent(
+        server, updates[:3], before, updates[3], "rewrites", before + "!", typed="!"
+    )
 
 
 def test_a_client_resending_what_it_wrote_with_more_is_taken(server: Server) -> None:
@@ -265,8 +270,8 @@ def test_a_client_resending_what_it_wrote_with_more_is_taken(server: Server) -> 
             await witness.wait_text("Xhola")
             text.insert(4, " mundo")
             whole = author.get_update()
-            found = protocol.walk_update(whole, at={424242: 3}).found[424242]
-            assert found[:2] == (0, 10)  # one struct over the old clocks and the new ones
+            (run,) = structs.walk_update(whole, keep={424242: (0, 4)}).runs[424242]
+            assert (run.start, run.end) == (0, 10)  # one struct over the old clocks and the new
             await writer.send(protocol.sync_update(whole))
             await witness.wait_text("Xhola mundo")
             newcomer = await SyncClient(server.ws_url, document_id).connect()
@@ -287,74 +292,28 @@ def test_a_client_resending_what_it_wrote_with_more_is_taken(server: Server) -> 
 # for); "x" after it; "z" from client 6 between "x" and "b". pycrdt kept the deletion waiting
 # and applied it when the emoji came: half an emoji deleted, and a newcomer decoding the
 # room's state put "z" before "x".
-PENDING = Path(__file__).parent / "corpus" / "pending_delete.json"
 
 
 def test_a_deletion_waiting_for_half_an_emoji_is_refused(server: Server) -> None:
-    import base64
-    import json
-
-    updates = [base64.b64decode(u) for u in json.loads(PENDING.read_text())["updates_b64"]]
-    document_id = server.create_document()
-
-    async def scenario() -> None:
-        witness = await SyncClient(server.ws_url, document_id).connect()
-        writer = await SyncClient(server.ws_url, document_id).connect()
-        try:
-            await writer.send(protocol.sync_update(updates[0]))
-            await witness.wait_text("ab")
-            await writer.send(protocol.sync_update(updates[1]))  # waits: nothing to delete yet
-            with contextlib.suppress(websockets.ConnectionClosed):
-                await writer.send(protocol.sync_update(updates[2]))  # the emoji it would cut
-            assert await writer.wait_closed(10) == 1007
-            assert "character" in writer.close_reason
-            # The room was rebuilt without the waiting deletion: the emoji is taken whole.
-            again = await SyncClient(server.ws_url, document_id).connect()
-            for update in updates[2:]:
-                await again.send(protocol.sync_update(update))
-            await witness.wait_text("a📊xzb")
-            newcomer = await SyncClient(server.ws_url, document_id).connect()
-            assert str(newcomer.text) == str(witness.text) == "a📊xzb"
-            await newcomer.close()
-            await again.close()
-        finally:
-            await witness.close()
-            await writer.close()
-
-    asyncio.run(scenario())
+    updates = corpus_updates("pending_delete")
+    # updates[1] waits: nothing to delete yet; updates[2] is the emoji it would cut. The room
+    # is rebuilt without the waiting deletion, so the emoji is taken whole afterwards.
+    refused_and_consistent(
+        server, updates[:2], "ab", updates[2], "character", "a📊xzb", updates[2:]
+    )
 
 
-# Open (fuzz seed 1128, room 2 of a 7-minute run after the fourth fix, minimised to 5 updates
-# of one client): the last update rewrites the client's clocks 7-46 with other content (an
-# emoji at 9-10 where the room holds x's) and goes on past them; its new "ñ" at clock 51 has
-# origin (1, 10) and right origin (1, 8), both x's in the room, the right one to the left.
-# `kept_in_place` looks only at the struct across the old end, whose right origin matches.
-REWRITTEN = Path(__file__).parent / "corpus" / "rewritten_origins.json"
-
-
-@pytest.mark.xfail(strict=True, reason="open: origins into clocks the update itself rewrote")
-def test_origins_into_rewritten_clocks_do_not_diverge(server: Server) -> None:
-    import base64
-    import json
-
-    updates = [base64.b64decode(u) for u in json.loads(REWRITTEN.read_text())["updates_b64"]]
-    document_id = server.create_document()
-
-    async def scenario() -> None:
-        witness = await SyncClient(server.ws_url, document_id).connect()
-        writer = await SyncClient(server.ws_url, document_id).connect()
-        try:
-            for update in updates:
-                await writer.send(protocol.sync_update(update))
-            await witness.wait_text("xxñ" + "x" * 41 + "-- ")
-            newcomer = await SyncClient(server.ws_url, document_id).connect()
-            assert str(newcomer.text) == str(witness.text)
-            await newcomer.close()
-        finally:
-            await witness.close()
-            await writer.close()
-
-    asyncio.run(scenario())
+# Found by the fuzzer (seed 1128, room 2 of a 7-minute run after the fourth fix, minimised to 5
+# updates of one client): the last update rewrites the client's clocks 7-46 with other content
+# (an emoji at 9-10 where the room holds x's) and goes on past them; its new "ñ" at clock 51
+# has origin (1, 10) and right origin (1, 8), both x's in the room, the right one to the left.
+# The room and a newcomer put "ñ" in different places. Refused now (`checks.no_rewrites`).
+def test_origins_into_rewritten_clocks_are_refused(server: Server) -> None:
+    updates = corpus_updates("rewritten_origins")
+    before = "-- " + "x" * 40
+    refused_and_consistent(
+        server, updates[:4], before, updates[4], "rewrites", before + "¡", typed="¡"
+    )
 
 
 def test_update_clocks_reads_what_real_clients_send() -> None:
@@ -376,11 +335,11 @@ def test_update_clocks_reads_what_real_clients_send() -> None:
     fragment.children.append(XmlElement("p", {"class": "x"}, [XmlText("hola")]))
     updates.append(doc.get_update())
     for update in updates:
-        protocol.update_clocks(update)
+        structs.update_clocks(update)
     state = protocol.parse_state_vector(doc.get_state())
-    assert protocol.update_clocks(doc.get_update()) == state
+    assert structs.update_clocks(doc.get_update()) == state
     with pytest.raises(InvalidPayload):
-        protocol.update_clocks(bytes.fromhex("010100038400020000"))  # an empty string item
+        structs.update_clocks(bytes.fromhex("010100038400020000"))  # an empty string item
 
 
 @pytest.mark.timeout(900)

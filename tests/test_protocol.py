@@ -12,7 +12,7 @@ import pytest
 from pycrdt import Awareness, Doc, Text
 
 from server.errors import InvalidPayload, PolicyViolation, SyncError, UnsupportedData
-from server.sync import checks, protocol
+from server.sync import checks, protocol, structs
 from server.sync.awareness import Presence
 from server.sync.checks import covers, merged
 from server.sync.protocol import (
@@ -431,12 +431,12 @@ def test_update_deletes_reads_the_delete_set_pycrdt_writes() -> None:
     del text[0:9]  # "Estatuto "
     del text[3:6]
     deletion = doc.get_update(before)
-    assert protocol.update_clocks(deletion) == {}
-    deletes = protocol.update_deletes(deletion)
+    assert structs.update_clocks(deletion) == {}
+    deletes = structs.update_deletes(deletion)
     assert list(deletes) == [doc.client_id]
     assert sum(length for _, length in deletes[doc.client_id]) == 12
     # The whole document's delete set holds the same ranges.
-    whole = protocol.update_deletes(doc.get_update(doc.get_state()))
+    whole = structs.update_deletes(doc.get_update(doc.get_state()))
     assert merged(whole[doc.client_id]) == merged(deletes[doc.client_id])
 
 
@@ -467,7 +467,7 @@ def test_walk_finds_the_second_half_of_every_astral_character() -> None:
     doc: Doc[Any] = Doc(client_id=7)
     text = doc.get("content", type=Text)
     text.insert(0, "a📊b😀")
-    assert protocol.walk_update(doc.get_update()).halves == {7: [2, 5]}
+    assert structs.walk_update(doc.get_update()).halves == {7: [2, 5]}
     assert checks.halves(doc.get_update()) == {7: {2, 5}}
     plain: Doc[Any] = Doc(client_id=8)
     plain.get("content", type=Text).insert(0, "Artículo 1. 条约 ñandú")
@@ -476,23 +476,23 @@ def test_walk_finds_the_second_half_of_every_astral_character() -> None:
     # an emoji: nothing is known, so nothing will be refused, and the room still opens.
     assert checks.halves(bytes.fromhex("010100038400020000") + "📊".encode()) == {}
 
-    def check(walk: protocol.Walk, held: dict[int, int], deleted: list[tuple[int, int]]) -> None:
+    def check(walk: structs.Walk, held: dict[int, int], deleted: list[tuple[int, int]]) -> None:
         checks.whole_characters(walk, {7: {2, 5}}, lambda: held, lambda: {7: deleted})
 
-    check(protocol.walk_update(doc.get_update()), {}, [])  # the emoji whole, itself
-    whole = protocol.Walk({9: 1}, {7: [(1, 2)]}, [(9, 0, 7, 2)], [(9, 0, 7, 4)], {})
+    check(structs.walk_update(doc.get_update()), {}, [])  # the emoji whole, itself
+    whole = structs.Walk({9: 1}, {7: [(1, 2)]}, [(9, 0, 7, 2)], [(9, 0, 7, 4)], {})
     check(whole, {7: 6}, [])  # deletes the first emoji; inserts between the emoji
     cuts = [
-        protocol.Walk({}, {7: [(0, 2)]}, [], [], {}),  # deletes a and half of 📊
-        protocol.Walk({9: 1}, {}, [(9, 0, 7, 1)], [], {}),  # right after the first half
-        protocol.Walk({9: 1}, {}, [], [(9, 0, 7, 5)], {}),  # right before the second half
+        structs.Walk({}, {7: [(0, 2)]}, [], [], {}),  # deletes a and half of 📊
+        structs.Walk({9: 1}, {}, [(9, 0, 7, 1)], [], {}),  # right after the first half
+        structs.Walk({9: 1}, {}, [], [(9, 0, 7, 5)], {}),  # right before the second half
     ]
     for cut in cuts:
         with pytest.raises(InvalidPayload):
             check(cut, {7: 6}, [])
     # What the document already holds passes: a struct it has, a deletion it has.
-    check(protocol.Walk({9: 1}, {}, [(9, 0, 7, 1)], [], {}), {7: 6, 9: 1}, [])
-    check(protocol.Walk({}, {7: [(0, 2)]}, [], [], {}), {7: 6}, [(0, 3)])
+    check(structs.Walk({9: 1}, {}, [(9, 0, 7, 1)], [], {}), {7: 6, 9: 1}, [])
+    check(structs.Walk({}, {7: [(0, 2)]}, [], [], {}), {7: 6}, [(0, 3)])
 
 
 def test_update_header_and_may_hold_astral() -> None:
@@ -501,12 +501,12 @@ def test_update_header_and_may_hold_astral() -> None:
     doc: Doc[Any] = Doc(client_id=300)
     text = doc.get("content", type=Text)
     text.insert(0, "hola")
-    assert protocol.update_header(doc.get_update()) == (1, 300)
-    assert protocol.update_header(b"\x00\x00") == (0, None)
-    assert not protocol.may_hold_astral(doc.get_update())
+    assert structs.update_header(doc.get_update()) == (1, 300)
+    assert structs.update_header(b"\x00\x00") == (0, None)
+    assert not structs.may_hold_astral(doc.get_update())
     state = doc.get_state()
     text.insert(4, " 📊")
-    assert protocol.may_hold_astral(doc.get_update(state))
+    assert structs.may_hold_astral(doc.get_update(state))
 
 
 def test_state_vector_round_trips() -> None:
@@ -517,47 +517,83 @@ def test_state_vector_round_trips() -> None:
     assert protocol.state_vector({5: 3}) == doc.get_state()
 
 
-def test_the_walk_finds_the_struct_holding_a_clock() -> None:
+def test_the_walk_keeps_the_structs_asked_for() -> None:
     doc: Doc[Text] = Doc(client_id=5)
     text = doc.get("content", type=Text)
     text.insert(0, "hola")
-    text.insert(2, "XY")  # clocks 4-5, between "ho" and "la": right origin (5, 2)
+    text.insert(2, "XY")  # clocks 4-5, between "ho" and "la": origin (5, 1), right origin (5, 2)
     update = doc.get_update()
-    found = protocol.walk_update(update, at={5: 5}).found
-    assert found == {5: (4, 6, True, (5, 2))}
-    assert protocol.walk_update(update, at={5: 0}).found == {5: (0, 2, True, None)}
-    assert protocol.walk_update(update, at={5: 6}).found == {}  # past its last clock
-    assert protocol.walk_update(update, at={6: 0}).found == {}  # another client
-    assert protocol.walk_update(update).found == {}
+    walk = structs.walk_update(update, keep={5: (5, 6)})
+    assert walk.starts == {5: 0} and walk.ends == {5: 6}
+    (run,) = walk.runs[5]
+    assert (run.start, run.end, run.ref, run.origin, run.right) == (4, 6, 4, (5, 1), (5, 2))
+    assert run.parent is None and run.content == "XY".encode("utf-16-le")
+    assert run.part(5, 6) == "Y".encode("utf-16-le")
+    assert run.origin_at(5, 4) == (5, 1) and run.origin_at(5, 5) == (5, 4)
+    first, second, _ = structs.walk_update(update, keep={5: (0, 5)}).runs[5]  # "ho", "la", "XY"
+    assert (first.start, first.end, first.origin, first.right) == (0, 2, None, None)
+    assert (second.start, second.end, second.origin, second.right) == (2, 4, (5, 1), None)
+    assert first.parent is not None  # no origins: the root type's name is written
+    assert structs.walk_update(update, keep={5: (6, 9)}).runs == {}  # past its last clock
+    assert structs.walk_update(update, keep={6: (0, 9)}).runs == {}  # another client
+    assert structs.walk_update(update).runs == {}
 
 
-def test_a_resend_continuing_its_own_text_is_kept_in_place() -> None:
+def rewrite_checked(room: Doc[Text], update: bytes) -> None:
+    """Apply ``update`` to ``room`` as the room does, then run `checks.no_rewrites` on it."""
+    prior = protocol.parse_state_vector(room.get_state())
+    room.apply_update(update)
+    checks.no_rewrites(room, update, structs.walk_update(update), prior)
+
+
+def test_a_resend_of_what_the_room_holds_is_no_rewrite() -> None:
+    """A client's whole copy, sent again (one struct over old and new clocks), is taken: also
+    when the room split that struct with someone else's insert, when the client has deleted
+    part of it since, and when the room has deleted part of it."""
     author: Doc[Text] = Doc(client_id=5)
     text = author.get("content", type=Text)
     text.insert(0, "hola")
-    room: Doc[Text] = Doc()
+    room: Doc[Text] = Doc(client_id=1)
     room.apply_update(author.get_update())
-    prior = protocol.parse_state_vector(room.get_state())
+    room.get("content", type=Text).insert(2, "X")  # splits "hola" in the room
     text.insert(4, " mundo")
-    checks.kept_in_place(room, author.get_update(), prior)  # one struct over clocks 0-9
-    checks.kept_in_place(Doc(), author.get_update(), {})  # an empty room: nothing to keep
+    rewrite_checked(room, author.get_update())  # one struct over clocks 0-9
+    del text[0:2]
+    rewrite_checked(room, author.get_update())  # "ho" deleted in the client's copy
+    del room.get("content", type=Text)[6:8]
+    rewrite_checked(room, author.get_update())  # part deleted in the room
+    assert str(room.get("content", type=Text)) == "Xla muo"
+    rewrite_checked(Doc(), author.get_update())  # an empty room: nothing to compare
 
 
-def test_a_client_rewriting_its_own_clocks_is_not_kept_in_place() -> None:
-    corpus = Path(__file__).parent / "corpus" / "overlapping_clocks.json"
+def test_other_content_at_used_clocks_is_a_rewrite() -> None:
+    room: Doc[Text] = Doc()
+    first: Doc[Text] = Doc(client_id=5)
+    first.get("content", type=Text).insert(0, "hola")
+    room.apply_update(first.get_update())
+    second: Doc[Text] = Doc(client_id=5)  # the same client id, other text
+    second.get("content", type=Text).insert(0, "hoLa mundo")
+    with pytest.raises(InvalidPayload, match="rewrites"):
+        rewrite_checked(room, second.get_update())
+
+
+@pytest.mark.parametrize("name", ["overlapping_clocks", "rewritten_origins"])
+def test_the_fuzzers_rewrites_are_refused(name: str) -> None:
+    corpus = Path(__file__).parent / "corpus" / f"{name}.json"
     updates = [base64.b64decode(u) for u in json.loads(corpus.read_text())["updates_b64"]]
     room: Doc[Text] = Doc()
-    for update in updates[:3]:
+    for update in updates[:-1]:
         room.apply_update(update)
-    prior = protocol.parse_state_vector(room.get_state())
+    copy: Doc[Text] = Doc()
+    copy.apply_update(room.get_update())
     with pytest.raises(InvalidPayload, match="rewrites"):
-        checks.kept_in_place(room, updates[3], prior)
-    # Deleted content keeps its right origin: the rewrite is still told apart.
-    other: Doc[Text] = Doc(client_id=9)
-    other.apply_update(room.get_update())
-    state = other.get_state()
-    content = other.get("content", type=Text)
-    del content[len(content) - 2 : len(content)]  # U+05C1, clock 42 (pycrdt counts bytes)
-    room.apply_update(other.get_update(state))
+        rewrite_checked(room, updates[-1])
+    # Deleted content keeps its origins: the rewrite is still told apart.
+    state = copy.get_state()
+    content = copy.get("content", type=Text)
+    del content[0 : len(content)]
+    deleted: Doc[Text] = Doc()
+    for update in [*updates[:-1], copy.get_update(state)]:
+        deleted.apply_update(update)
     with pytest.raises(InvalidPayload, match="rewrites"):
-        checks.kept_in_place(room, updates[3], prior)
+        rewrite_checked(deleted, updates[-1])

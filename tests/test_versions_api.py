@@ -18,7 +18,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from server.sync import protocol
+from server.sync import protocol, structs
 from tests.helpers import ROOT, Server
 from tests.people_helpers import (
     Person,
@@ -562,8 +562,8 @@ def test_an_emoji_a_restore_puts_back_cannot_be_cut_in_half(cast: Cast) -> None:
         await writer.barrier()
         await restore(cast, document_id, version.json()["number"])
         await writer.wait_text("🔒 " + SEED)
-        back = next(u for u in reversed(writer.received) if protocol.walk_update(u).halves)
-        ((client, (second,)),) = protocol.walk_update(back).halves.items()
+        back = next(u for u in reversed(writer.received) if structs.walk_update(u).halves)
+        ((client, (second,)),) = structs.walk_update(back).halves.items()
         cut = bytes([0, 1]) + protocol.var_uint(client) + bytes([1])
         cut += protocol.var_uint(second - 1) + bytes([1])  # the first half alone
         await writer.try_send(protocol.sync_update(cut))

@@ -873,6 +873,7 @@ class Witness:
         self.changed = asyncio.Event()
         self.closed = asyncio.Event()
         self.close_code: int | None = None
+        self.close_reason = ""
         self.error = ""
         self.log: FrameLog | None = None  # the room's frame log, for replaying it
         self.ws: websockets.ClientConnection | None = None
@@ -914,6 +915,7 @@ class Witness:
                 await ws.close()
         finally:
             self.close_code = ws.close_code
+            self.close_reason = ws.close_reason or ""
             self.closed.set()
 
     async def edit(self, content: str, at_end: bool = True) -> None:
@@ -968,9 +970,13 @@ async def check_room(url: str, witness: Witness, read_only_fuzz: bool) -> tuple[
     """The after-fuzzing checks of one room; return (problems, the final text)."""
     problems: list[str] = []
     if witness.closed.is_set():
-        problems.append(f"the witness was closed with {witness.close_code} {witness.error}")
+        problems.append(
+            f"the witness was closed with {witness.close_code} {witness.close_reason!r} "
+            f"{witness.error}"
+        )
         return problems, ""
     newcomer = await Witness(url).connect()
+    newcomer.log = witness.log  # its edit below goes into the room's frame log too
     try:
         if not newcomer.synced.is_set():
             problems.append(f"a new client could not sync (closed with {newcomer.close_code})")
@@ -990,6 +996,12 @@ async def check_room(url: str, witness: Witness, read_only_fuzz: bool) -> tuple[
         final = str(newcomer.text)
         if not await witness.wait_text(final, 20):
             problems.append("an edit after the fuzzing did not reach the witness")
+        if problems:  # for the replay: what each side held
+            states = {
+                name: protocol.parse_state_vector(client.doc.get_state())
+                for name, client in (("witness", witness), ("newcomer", newcomer))
+            }
+            problems.append(f"state vectors: {states}")
         return problems, final
     finally:
         await newcomer.close()

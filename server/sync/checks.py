@@ -7,11 +7,12 @@ import logging
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import pairwise
 
 from pycrdt import Doc, Text, get_update
 
 from server.errors import InvalidPayload, PolicyViolation, ReadOnly, SyncError
-from server.sync import protocol
+from server.sync import protocol, structs
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def check_read_only(
         missing = get_update(update, doc.get_state())
     if protocol.Reader(missing).var_uint() > 0:
         raise ReadOnly("this connection is read-only")
-    deletes = protocol.update_deletes(update)
+    deletes = structs.update_deletes(update)
     if not deletes:
         return
     held = deleted()
@@ -103,12 +104,12 @@ def check_read_only(
 
 def delete_set(doc: Doc[Text]) -> dict[int, list[tuple[int, int]]]:
     """The Doc's delete set, ranges merged and sorted per client."""
-    held = protocol.update_deletes(doc.get_update(doc.get_state()))
+    held = structs.update_deletes(doc.get_update(doc.get_state()))
     return {client: merged(ranges) for client, ranges in held.items()}
 
 
 def claims(
-    doc: Doc[Text], writers: dict[int, int], user_id: int | None, walk: protocol.Walk
+    doc: Doc[Text], writers: dict[int, int], user_id: int | None, walk: structs.Walk
 ) -> list[int]:
     """The client ids under which an update (``walk``) writes something new that nobody owns yet
     (``writers``: {client id: user id}); raise `PolicyViolation` if it writes under an id
@@ -138,10 +139,10 @@ def halves(update: bytes) -> dict[int, set[int]]:
     Walking every struct of a large document takes a while (~6 µs a struct), so the bytes
     are first searched for a character outside the BMP at all (UTF-8, four bytes): most
     documents have none. Other bytes can look like one; then the walk finds nothing."""
-    if not protocol.may_hold_astral(update):
+    if not structs.may_hold_astral(update):
         return {}
     try:
-        found = protocol.walk_update(update).halves
+        found = structs.walk_update(update).halves
     except InvalidPayload:  # stored before the structure checks: nothing known, nothing refused
         log.warning("a document's encoding could not be walked; its emoji are not guarded")
         return {}
@@ -149,7 +150,7 @@ def halves(update: bytes) -> dict[int, set[int]]:
 
 
 def whole_characters(
-    walk: protocol.Walk,
+    walk: structs.Walk,
     known: dict[int, set[int]],
     state: Callable[[], dict[int, int]],
     deleted: Callable[[], dict[int, list[tuple[int, int]]]],
@@ -198,7 +199,7 @@ CUT = "this edit cuts a character in half (a UTF-16 surrogate pair)"
 
 
 def no_cut_deletions(
-    changes: list[protocol.Walk], known: dict[int, set[int]], own: dict[int, list[int]]
+    changes: list[structs.Walk], known: dict[int, set[int]], own: dict[int, list[int]]
 ) -> None:
     """Refuse (1007) an update whose integration deleted half of a character outside the
     BMP (``known``: the document's halves, see `halves`; ``own``: the update's). A Yjs
@@ -216,29 +217,76 @@ def no_cut_deletions(
                     raise InvalidPayload(CUT)
 
 
-def kept_in_place(doc: Doc[Text], update: bytes, prior: dict[int, int]) -> None:
-    """Refuse (1007) an update with a struct that starts at clocks its client has already used
-    and goes on past them, when it places its new part elsewhere than the content the Doc
-    holds at those clocks. ``prior`` is the Doc's state vector before the update.
+def no_rewrites(doc: Doc[Text], update: bytes, walk: structs.Walk, prior: dict[int, int]) -> None:
+    """Refuse (1007) an update that writes, at clocks its client has already used, other
+    content than the Doc holds there. ``walk`` is the update's walk, ``prior`` the Doc's state
+    vector before it.
 
-    Such a struct is normal when a client resends what it wrote (a reply to an older state
-    vector): the Doc skips the known part and joins the rest right after it, as before. But a
-    client that rewrote its own clocks with other content gives a right origin that can lie
-    to the left of that joint. yrs then places later text differently when it applies the
-    updates one by one (the room) and when it decodes them in one go (a newcomer): the two
-    never agree again. A real resend has the right origin of the content it continues, so the
-    two right origins are compared; content the Doc has garbage-collected has none."""
-    at = {client: clock - 1 for client, clock in prior.items() if clock > 0}
-    if not at:
+    Structs at used clocks are normal when a client resends what it wrote (a reply to an older
+    state vector, a copy kept offline): the Doc skips what it has and joins the rest after it.
+    But a client that rewrote its own clocks with other content places its new text by
+    neighbours (origins) the room does not hold where the client thinks. yrs then places later
+    text differently when it applies the updates one by one (the room) and when it decodes
+    them in one go (a newcomer), and the two never agree again. So the overlapping part is
+    compared unit by unit with the Doc's own encoding of those clocks: the content, the
+    origins and the parent must be the same. Content deleted on either side is compared by its
+    origins only, and garbage-collected content not at all. Only updates that overlap pay."""
+    overlap = {
+        client: (start, prior[client])
+        for client, start in walk.starts.items()
+        if start < prior.get(client, 0)
+    }
+    if not overlap:
         return
-    for client, (_, end, item, right) in protocol.walk_update(update, at=at).found.items():
-        clock = at[client]
-        if not item or end <= clock + 1:  # nothing new after the Doc's last clock
-            continue
-        tail = doc.get_update(protocol.state_vector({**prior, client: clock}))
-        held = protocol.walk_update(tail, at={client: clock}).found.get(client)
-        if held is not None and held[2] and held[3] != right:
+    sent = structs.walk_update(update, keep=overlap).runs
+    vector = protocol.parse_state_vector(doc.get_state())
+    vector.update((client, low) for client, (low, _) in overlap.items())
+    held = structs.walk_update(doc.get_update(protocol.state_vector(vector)), keep=overlap).runs
+    for client, (low, high) in overlap.items():
+        if not same_runs(client, sent.get(client, []), held.get(client, []), low, high):
             raise InvalidPayload(REWRITE)
+
+
+def same_runs(
+    client: int, sent: list[structs.Run], held: list[structs.Run], low: int, high: int
+) -> bool:
+    """Whether two encodings of ``client``'s clocks [low, high) agree (see `no_rewrites`);
+    clocks that one side lacks, or holds as garbage-collected, are not compared."""
+    sent, held = sorted(sent, key=start_of), sorted(held, key=start_of)
+    cuts = sorted(
+        {low, high}
+        | {clock for run in (*sent, *held) for clock in (run.start, run.end) if low < clock < high}
+    )
+    i = j = 0
+    for first, last in pairwise(cuts):
+        while i < len(sent) and sent[i].end <= first:
+            i += 1
+        while j < len(held) and held[j].end <= first:
+            j += 1
+        if i == len(sent) or j == len(held):
+            break
+        mine, theirs = sent[i], held[j]
+        if mine.start > first or theirs.start > first or GONE & {mine.ref, theirs.ref}:
+            continue
+        if (
+            mine.origin_at(client, first) != theirs.origin_at(client, first)
+            or mine.right != theirs.right
+            or mine.parent_at(first) != theirs.parent_at(first)
+        ):
+            return False
+        if DELETED not in (mine.ref, theirs.ref) and (
+            mine.ref != theirs.ref or mine.part(first, last) != theirs.part(first, last)
+        ):
+            return False
+    return True
+
+
+def start_of(run: structs.Run) -> int:
+    return run.start
+
+
+GONE = {0, 10}  # garbage-collected, skipped: nothing to compare
+DELETED = 1  # deleted content: only its place to compare
 
 
 REWRITE = "this update rewrites clocks its client has already used with other content"

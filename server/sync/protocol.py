@@ -15,13 +15,11 @@ Parsing is strict: a message must be consumed exactly, or it is rejected with
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 from server.errors import InvalidPayload, PolicyViolation, UnsupportedData
 
-ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 units each
 MAX_VARUINT_BYTES = 8  # 56 bits, more than any length or clock a real client sends
 
 
@@ -193,6 +191,13 @@ def parse_state_vector(payload: bytes) -> dict[int, int]:
     return vector
 
 
+def state_vector(clocks: dict[int, int]) -> bytes:
+    """Encode a Yjs state vector (client id -> clock)."""
+    return var_uint(len(clocks)) + b"".join(
+        var_uint(client) + var_uint(clock) for client, clock in clocks.items()
+    )
+
+
 def sync_step1(state_vector: bytes) -> bytes:
     return bytes((MessageType.SYNC, SyncType.STEP1)) + var_bytes(state_vector)
 
@@ -218,203 +223,3 @@ def awareness_frame(payload: bytes) -> bytes:
 
 def auth_denied(reason: str) -> bytes:
     return bytes((MessageType.AUTH, 0)) + var_bytes(reason.encode("utf-8"))
-
-
-# -- Yjs update structure (v1 encoding) ---------------------------------------------------------
-
-
-# A struct as `walk_update` finds it: first clock, the clock after it, whether it is an item
-# (not GC or Skip), its right origin (client, clock) or None.
-Held = tuple[int, int, bool, "tuple[int, int] | None"]
-
-
-@dataclass(frozen=True)
-class Walk:
-    """What `walk_update` read from an update."""
-
-    ends: dict[int, int]  # per client, the clock after its last struct
-    deletes: dict[int, list[tuple[int, int]]]  # the delete set: per client, (clock, length)
-    # Where each struct is put: (its client, its clock, and the client and clock of its left
-    # neighbour when it was made: the origin), and the same with its right origin. Structs
-    # without one are left out.
-    lefts: list[tuple[int, int, int, int]]
-    rights: list[tuple[int, int, int, int]]
-    # Per client, the clocks of the second UTF-16 unit of each character outside the BMP
-    # (an emoji, say) in the update's strings: a cut at such a clock splits a character.
-    halves: dict[int, list[int]]
-    # Asked for with ``at`` (per client, a clock): per client, the struct holding that clock.
-    found: dict[int, Held] = field(default_factory=dict)
-
-
-def state_vector(clocks: dict[int, int]) -> bytes:
-    """Encode a Yjs state vector (client id -> clock)."""
-    return var_uint(len(clocks)) + b"".join(
-        var_uint(client) + var_uint(clock) for client, clock in clocks.items()
-    )
-
-
-def update_header(update: bytes) -> tuple[int, int | None]:
-    """How many client blocks an update has, and the first block's client id (None if none)."""
-    reader = Reader(update)
-    clients = reader.var_uint()
-    if clients == 0:
-        return 0, None
-    reader.var_uint()  # its number of structs
-    return clients, reader.var_uint()
-
-
-def may_hold_astral(data: bytes) -> bool:
-    """False if ``data`` holds no character outside the BMP in UTF-8 (four bytes). Other
-    bytes (a client id's varint) can look like one, rarely: then True."""
-    return ASTRAL.search(data.decode("utf-8", "ignore")) is not None
-
-
-def update_clocks(update: bytes) -> dict[int, int]:
-    """Per client, the clock after the update's last struct (see `walk_update`)."""
-    return walk_update(update).ends
-
-
-def update_deletes(update: bytes) -> dict[int, list[tuple[int, int]]]:
-    """The update's delete set: per client, its (clock, length) ranges (see `walk_update`)."""
-    return walk_update(update).deletes
-
-
-def walk_update(update: bytes, at: dict[int, int] | None = None) -> Walk:
-    """Walk every struct of a v1 update; return, per client, the clock after its last struct,
-    the delete set, the structs' neighbours and where characters outside the BMP are; and,
-    for each client in ``at``, the struct that holds the clock given.
-
-    Raises `InvalidPayload` if a struct is malformed or empty. (pycrdt can integrate a
-    conflicting update, a reused client id whose item overlaps what the Doc holds, cut inside a
-    surrogate pair, as an item with an empty string; the change it then reports makes every
-    client that applies it panic. No real client sends a struct of length 0.)
-    """
-    data = update
-    end = len(data)
-
-    def uint(pos: int) -> tuple[int, int]:
-        value = shift = 0
-        while pos < end and shift < 7 * MAX_VARUINT_BYTES:
-            byte = data[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value, pos
-            shift += 7
-        raise InvalidPayload("truncated or overlong varint in update")
-
-    def skip_bytes(pos: int) -> tuple[int, int]:
-        length, pos = uint(pos)
-        if pos + length > end:
-            raise InvalidPayload("truncated update")
-        return length, pos + length
-
-    def skip_any(pos: int, depth: int) -> int:
-        if depth > 64 or pos >= end:
-            raise InvalidPayload("invalid value in update")
-        kind = data[pos]
-        pos += 1
-        if kind in (127, 126, 121, 120):  # undefined, null, false, true
-            return pos
-        if kind == 125:  # signed varint
-            return uint(pos)[1]
-        if kind in (124, 123, 122):  # float32, float64, bigint64
-            pos += 4 if kind == 124 else 8
-        elif kind in (119, 116):  # string, bytes
-            pos = skip_bytes(pos)[1]
-        elif kind in (118, 117):  # object, array
-            count, pos = uint(pos)
-            for _ in range(count):
-                if kind == 118:
-                    pos = skip_bytes(pos)[1]
-                pos = skip_any(pos, depth + 1)
-        else:
-            raise InvalidPayload("invalid value in update")
-        if pos > end:
-            raise InvalidPayload("truncated update")
-        return pos
-
-    ends: dict[int, int] = {}
-    lefts: list[tuple[int, int, int, int]] = []
-    rights: list[tuple[int, int, int, int]] = []
-    halves: dict[int, list[int]] = {}
-    found: dict[int, Held] = {}
-    clients, pos = uint(0)
-    for _ in range(clients):
-        structs, pos = uint(pos)
-        client, pos = uint(pos)
-        clock, pos = uint(pos)
-        wanted = at.get(client, -1) if at else -1
-        for _ in range(structs):
-            if pos >= end:
-                raise InvalidPayload("truncated update")
-            info = data[pos]
-            pos += 1
-            ref = info & 0x1F
-            if ref in (0, 10):  # GC, Skip: a length
-                length, pos = uint(pos)
-                if length == 0:
-                    raise InvalidPayload("empty struct in update")
-                if clock <= wanted < clock + length:
-                    found[client] = (clock, clock + length, False, None)
-                clock += length
-                continue
-            right = None
-            if info & 0x80:  # origin id
-                origin_client, pos = uint(pos)
-                origin_clock, pos = uint(pos)
-                lefts.append((client, clock, origin_client, origin_clock))
-            if info & 0x40:  # right origin id
-                origin_client, pos = uint(pos)
-                origin_clock, pos = uint(pos)
-                rights.append((client, clock, origin_client, origin_clock))
-                right = (origin_client, origin_clock)
-            if not info & 0xC0:  # parent: a root type's name or an item id; maybe a map key
-                kind, pos = uint(pos)
-                pos = skip_bytes(pos)[1] if kind == 1 else uint(uint(pos)[1])[1]
-                if info & 0x20:
-                    pos = skip_bytes(pos)[1]
-            length = 1
-            if ref == 4:  # a string: its length counts UTF-16 units
-                size, pos = skip_bytes(pos)
-                chunk = data[pos - size : pos].decode("utf-8", "replace")
-                length = len(chunk.encode("utf-16-le")) // 2
-                if length != len(chunk):  # characters outside the BMP: two units each
-                    units = halves.setdefault(client, [])
-                    for before, match in enumerate(ASTRAL.finditer(chunk)):
-                        units.append(clock + match.start() + before + 1)
-            elif ref in (1, 2, 8):  # deleted, JSON, any: a count
-                length, pos = uint(pos)
-                for _ in range(length if ref != 1 else 0):
-                    pos = skip_bytes(pos)[1] if ref == 2 else skip_any(pos, 0)
-            elif ref in (3, 5):  # binary, embed
-                pos = skip_bytes(pos)[1]
-            elif ref == 6:  # format: key, value
-                pos = skip_bytes(skip_bytes(pos)[1])[1]
-            elif ref == 7:  # a shared type; XML elements and hooks carry a name
-                kind, pos = uint(pos)
-                if kind in (3, 5):
-                    pos = skip_bytes(pos)[1]
-            elif ref == 9:  # a subdocument: guid, options
-                pos = skip_any(skip_bytes(pos)[1], 0)
-            elif ref not in (1, 2, 8):
-                raise InvalidPayload(f"unknown struct type {ref} in update")
-            if length == 0:
-                raise InvalidPayload("empty struct in update")
-            if clock <= wanted < clock + length:
-                found[client] = (clock, clock + length, True, right)
-            clock += length
-        ends[client] = max(ends.get(client, 0), clock)
-    deletes: dict[int, list[tuple[int, int]]] = {}
-    ranges, pos = uint(pos)  # the delete set: per client, (clock, length) ranges
-    for _ in range(ranges):
-        client, pos = uint(pos)
-        count, pos = uint(pos)
-        deleted = deletes.setdefault(client, [])
-        for _ in range(count):
-            clock, pos = uint(pos)
-            length, pos = uint(pos)
-            deleted.append((clock, length))
-    if pos != end:
-        raise InvalidPayload("trailing bytes after update")
-    return Walk(ends, deletes, lefts, rights, halves, found)

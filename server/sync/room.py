@@ -18,7 +18,7 @@ from typing import Any
 from pycrdt import Doc, Subscription, Text, TransactionEvent
 
 from server.errors import InvalidPayload, ReadOnly
-from server.sync import checks, protocol
+from server.sync import checks, protocol, structs
 from server.sync.awareness import Presence
 from server.sync.peer import Peer
 from server.sync.protocol import (
@@ -127,7 +127,7 @@ class Room:
     def text(self) -> str:
         return str(self.doc.get("content", type=Text))
 
-    def _apply(self, update: bytes, walk: protocol.Walk | None = None) -> list[bytes]:
+    def _apply(self, update: bytes, walk: structs.Walk | None = None) -> list[bytes]:
         """Apply an untrusted update; return the changes the Doc accepted.
 
         Some malformed updates apply without error but leave the Doc unable to encode itself
@@ -146,12 +146,12 @@ class Room:
             if self._changes:
                 self.doc.get_update(before)
             if self._changes != [update] and update[:1] != b"\x00":
-                walks = [protocol.walk_update(change) for change in self._changes]
+                walks = [structs.walk_update(change) for change in self._changes]
                 state = protocol.parse_state_vector(self.doc.get_state())
-                walk = walk or protocol.walk_update(update)
+                walk = walk or structs.walk_update(update)
                 if any(state.get(client, 0) < end for client, end in walk.ends.items()):
                     raise InvalidPayload("update depends on changes the server does not have")
-                checks.kept_in_place(self.doc, update, protocol.parse_state_vector(before))
+                checks.no_rewrites(self.doc, update, walk, protocol.parse_state_vector(before))
                 if walk.halves or self.halves:
                     # A deletion that arrived before its text waits in the Doc and takes
                     # effect now, as part of this change: it must not cut an emoji either.
@@ -298,7 +298,7 @@ class Room:
         if walk is not None and walk.halves:  # new characters outside the BMP
             assert self.halves is not None
             for change in changes:
-                added = walk.halves if change == update else protocol.walk_update(change).halves
+                added = walk.halves if change == update else structs.walk_update(change).halves
                 for client, clocks in added.items():
                     self.halves.setdefault(client, set()).update(clocks)
         for change in changes:
@@ -306,7 +306,7 @@ class Room:
         if changes:  # a reply that brings nothing new is not an edit to acknowledge
             self.schedule_saved_notice(peer)
 
-    def _check_writer(self, peer: Peer, update: bytes) -> tuple[list[int], protocol.Walk | None]:
+    def _check_writer(self, peer: Peer, update: bytes) -> tuple[list[int], structs.Walk | None]:
         """The client ids ``update`` claims for ``peer`` (`checks.claims`) and its walk, after
         refusing it if it writes under another person's id or cuts a character in half
         (`checks.whole_characters`).
@@ -317,12 +317,12 @@ class Room:
         benchmark over its knee: p99 25 → 140 ms)."""
         if self.halves is None:
             self.halves = checks.halves(self.doc.get_update())
-        clients, first = protocol.update_header(update)
+        clients, first = structs.update_header(update)
         own = first is None or (clients == 1 and self.writers.get(first) == peer.user_id)
-        astral = bool(self.halves) or protocol.may_hold_astral(update)
+        astral = bool(self.halves) or structs.may_hold_astral(update)
         if own and not astral:
             return [], None
-        walk = protocol.walk_update(update)
+        walk = structs.walk_update(update)
         claims = [] if own else checks.claims(self.doc, self.writers, peer.user_id, walk)
         if astral:
             checks.whole_characters(

@@ -17,7 +17,8 @@ from pycrdt import Doc, Text, get_state, merge_updates
 
 from server.db import Database, Row
 from server.errors import InvalidPayload
-from server.sync.protocol import parse_state_vector, update_clocks
+from server.sync.protocol import parse_state_vector
+from server.sync.structs import update_clocks
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,258 @@
+"""The structure of a Yjs update (v1 encoding), read without a Doc: which clocks it writes,
+what it deletes, where its structs go, and where its characters outside the BMP are.
+
+The checks in `server.sync.checks` use it to refuse updates that pycrdt would take and that
+would leave a room that newcomers see differently. Nothing here touches a document.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from server.errors import InvalidPayload
+from server.sync.protocol import MAX_VARUINT_BYTES, Reader
+
+ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 units each
+
+ID = tuple[int, int]  # (client, clock)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A struct as `walk_update` keeps it (see ``keep``): its clocks [start, end), its content
+    type (0 GC, 10 Skip, 1 deleted, 4 string...), its origin and right origin, its parent as
+    encoded (only when it has neither origin), and its content: a string as UTF-16-LE, a JSON
+    or any array as one bytes per element, other content as encoded, None for GC, Skip and
+    deleted content."""
+
+    start: int
+    end: int
+    ref: int
+    origin: ID | None
+    right: ID | None
+    parent: bytes | None
+    content: bytes | tuple[bytes, ...] | None
+
+    def origin_at(self, client: int, clock: int) -> ID | None:
+        """The origin of the unit at ``clock`` of ``client``'s struct: inside a struct, the
+        unit before it."""
+        return self.origin if clock == self.start else (client, clock - 1)
+
+    def parent_at(self, clock: int) -> bytes | None:
+        return self.parent if clock == self.start else None
+
+    def part(self, first: int, last: int) -> object:
+        """The content of clocks [first, last)."""
+        if self.content is None:
+            return None
+        if self.ref == 4:
+            return self.content[2 * (first - self.start) : 2 * (last - self.start)]
+        if self.ref in (2, 8):
+            return self.content[first - self.start : last - self.start]
+        return self.content
+
+
+@dataclass(frozen=True)
+class Walk:
+    """What `walk_update` read from an update."""
+
+    ends: dict[int, int]  # per client, the clock after its last struct
+    deletes: dict[int, list[tuple[int, int]]]  # the delete set: per client, (clock, length)
+    # Where each struct is put: (its client, its clock, and the client and clock of its left
+    # neighbour when it was made: the origin), and the same with its right origin. Structs
+    # without one are left out.
+    lefts: list[tuple[int, int, int, int]]
+    rights: list[tuple[int, int, int, int]]
+    # Per client, the clocks of the second UTF-16 unit of each character outside the BMP
+    # (an emoji, say) in the update's strings: a cut at such a clock splits a character.
+    halves: dict[int, list[int]]
+    starts: dict[int, int] = field(default_factory=dict)  # per client, its first clock
+    # Asked for with ``keep`` (per client, a range of clocks): per client, the structs
+    # that hold clocks in that range, in order.
+    runs: dict[int, list[Run]] = field(default_factory=dict)
+
+
+def update_header(update: bytes) -> tuple[int, int | None]:
+    """How many client blocks an update has, and the first block's client id (None if none)."""
+    reader = Reader(update)
+    clients = reader.var_uint()
+    if clients == 0:
+        return 0, None
+    reader.var_uint()  # its number of structs
+    return clients, reader.var_uint()
+
+
+def may_hold_astral(data: bytes) -> bool:
+    """False if ``data`` holds no character outside the BMP in UTF-8 (four bytes). Other
+    bytes (a client id's varint) can look like one, rarely: then True."""
+    return ASTRAL.search(data.decode("utf-8", "ignore")) is not None
+
+
+def update_clocks(update: bytes) -> dict[int, int]:
+    """Per client, the clock after the update's last struct (see `walk_update`)."""
+    return walk_update(update).ends
+
+
+def update_deletes(update: bytes) -> dict[int, list[tuple[int, int]]]:
+    """The update's delete set: per client, its (clock, length) ranges (see `walk_update`)."""
+    return walk_update(update).deletes
+
+
+def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -> Walk:
+    """Walk every struct of a v1 update; return, per client, the first clock and the clock
+    after its last struct, the delete set, the structs' neighbours and where characters
+    outside the BMP are; and, for each client in ``keep``, the structs (`Run`) that hold
+    clocks in the range [first, last) given.
+
+    Raises `InvalidPayload` if a struct is malformed or empty. (pycrdt can integrate a
+    conflicting update, a reused client id whose item overlaps what the Doc holds, cut inside a
+    surrogate pair, as an item with an empty string; the change it then reports makes every
+    client that applies it panic. No real client sends a struct of length 0.)
+    """
+    data = update
+    end = len(data)
+
+    def uint(pos: int) -> tuple[int, int]:
+        value = shift = 0
+        while pos < end and shift < 7 * MAX_VARUINT_BYTES:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value, pos
+            shift += 7
+        raise InvalidPayload("truncated or overlong varint in update")
+
+    def skip_bytes(pos: int) -> tuple[int, int]:
+        length, pos = uint(pos)
+        if pos + length > end:
+            raise InvalidPayload("truncated update")
+        return length, pos + length
+
+    def skip_any(pos: int, depth: int) -> int:
+        if depth > 64 or pos >= end:
+            raise InvalidPayload("invalid value in update")
+        kind = data[pos]
+        pos += 1
+        if kind in (127, 126, 121, 120):  # undefined, null, false, true
+            return pos
+        if kind == 125:  # signed varint
+            return uint(pos)[1]
+        if kind in (124, 123, 122):  # float32, float64, bigint64
+            pos += 4 if kind == 124 else 8
+        elif kind in (119, 116):  # string, bytes
+            pos = skip_bytes(pos)[1]
+        elif kind in (118, 117):  # object, array
+            count, pos = uint(pos)
+            for _ in range(count):
+                if kind == 118:
+                    pos = skip_bytes(pos)[1]
+                pos = skip_any(pos, depth + 1)
+        else:
+            raise InvalidPayload("invalid value in update")
+        if pos > end:
+            raise InvalidPayload("truncated update")
+        return pos
+
+    ends: dict[int, int] = {}
+    lefts: list[tuple[int, int, int, int]] = []
+    rights: list[tuple[int, int, int, int]] = []
+    halves: dict[int, list[int]] = {}
+    starts: dict[int, int] = {}
+    runs: dict[int, list[Run]] = {}
+    clients, pos = uint(0)
+    for _ in range(clients):
+        structs, pos = uint(pos)
+        client, pos = uint(pos)
+        clock, pos = uint(pos)
+        starts[client] = min(starts.get(client, clock), clock)
+        low, high = keep.get(client, (0, 0)) if keep else (0, 0)
+        for _ in range(structs):
+            if pos >= end:
+                raise InvalidPayload("truncated update")
+            info = data[pos]
+            pos += 1
+            ref = info & 0x1F
+            if ref in (0, 10):  # GC, Skip: a length
+                length, pos = uint(pos)
+                if length == 0:
+                    raise InvalidPayload("empty struct in update")
+                if clock < high and low < clock + length:
+                    run = Run(clock, clock + length, ref, None, None, None, None)
+                    runs.setdefault(client, []).append(run)
+                clock += length
+                continue
+            origin = right = parent = None
+            if info & 0x80:  # origin id
+                origin_client, pos = uint(pos)
+                origin_clock, pos = uint(pos)
+                lefts.append((client, clock, origin_client, origin_clock))
+                origin = (origin_client, origin_clock)
+            if info & 0x40:  # right origin id
+                origin_client, pos = uint(pos)
+                origin_clock, pos = uint(pos)
+                rights.append((client, clock, origin_client, origin_clock))
+                right = (origin_client, origin_clock)
+            if not info & 0xC0:  # parent: a root type's name or an item id; maybe a map key
+                first = pos
+                kind, pos = uint(pos)
+                pos = skip_bytes(pos)[1] if kind == 1 else uint(uint(pos)[1])[1]
+                if info & 0x20:
+                    pos = skip_bytes(pos)[1]
+                parent = data[first:pos]
+            length = 1
+            first = pos
+            content: bytes | tuple[bytes, ...] | None = None
+            if ref == 4:  # a string: its length counts UTF-16 units
+                size, pos = skip_bytes(pos)
+                chunk = data[pos - size : pos].decode("utf-8", "replace")
+                encoded = chunk.encode("utf-16-le")
+                length = len(encoded) // 2
+                if length != len(chunk):  # characters outside the BMP: two units each
+                    units = halves.setdefault(client, [])
+                    for before, match in enumerate(ASTRAL.finditer(chunk)):
+                        units.append(clock + match.start() + before + 1)
+                content = encoded
+            elif ref in (1, 2, 8):  # deleted, JSON, any: a count
+                length, pos = uint(pos)
+                values = []
+                for _ in range(length if ref != 1 else 0):
+                    value = pos
+                    pos = skip_bytes(pos)[1] if ref == 2 else skip_any(pos, 0)
+                    values.append(data[value:pos])
+                content = tuple(values) if ref != 1 else None
+            elif ref in (3, 5):  # binary, embed
+                pos = skip_bytes(pos)[1]
+            elif ref == 6:  # format: key, value
+                pos = skip_bytes(skip_bytes(pos)[1])[1]
+            elif ref == 7:  # a shared type; XML elements and hooks carry a name
+                kind, pos = uint(pos)
+                if kind in (3, 5):
+                    pos = skip_bytes(pos)[1]
+            elif ref == 9:  # a subdocument: guid, options
+                pos = skip_any(skip_bytes(pos)[1], 0)
+            elif ref not in (1, 2, 8):
+                raise InvalidPayload(f"unknown struct type {ref} in update")
+            if length == 0:
+                raise InvalidPayload("empty struct in update")
+            if clock < high and low < clock + length:
+                if ref not in (1, 2, 4, 8):
+                    content = data[first:pos]
+                run = Run(clock, clock + length, ref, origin, right, parent, content)
+                runs.setdefault(client, []).append(run)
+            clock += length
+        ends[client] = max(ends.get(client, 0), clock)
+    deletes: dict[int, list[tuple[int, int]]] = {}
+    ranges, pos = uint(pos)  # the delete set: per client, (clock, length) ranges
+    for _ in range(ranges):
+        client, pos = uint(pos)
+        count, pos = uint(pos)
+        deleted = deletes.setdefault(client, [])
+        for _ in range(count):
+            clock, pos = uint(pos)
+            length, pos = uint(pos)
+            deleted.append((clock, length))
+    if pos != end:
+        raise InvalidPayload("trailing bytes after update")
+    return Walk(ends, deletes, lefts, rights, halves, starts, runs)
