@@ -416,3 +416,46 @@ def test_rows_that_hang_a_replay_do_not_freeze_compaction(tmp_path: Path) -> Non
         assert left == len(rows) + 4
     finally:
         server.stop()
+
+
+REBUILD = """
+import asyncio, base64, json, sys
+from pycrdt import Text
+from server import db
+from server.sync.room import Room
+from server.sync.store import EMPTY_UPDATE, UpdateLog
+
+rows = [base64.b64decode(r) for r in json.loads(open(sys.argv[1]).read())["rows_b64"]]
+
+async def main() -> None:
+    async with db.Database(sys.argv[2]) as database:
+        room = Room("doc", EMPTY_UPDATE, UpdateLog(database))
+        room._base, room._since = EMPTY_UPDATE, rows
+        room._rebuild()
+        print(len(str(room.doc.get("content", type=Text))))
+
+asyncio.run(main())
+"""
+
+
+def test_a_rebuild_of_a_history_that_hangs_a_replay_ends(tmp_path: Path) -> None:
+    """A room rebuilds its Doc (after refusing an update it had begun to apply) from what it
+    holds: the stored state and the changes since. The 1,000,000-frame fuzz run of 2026-11-28
+    froze the whole server in such a rebuild: yrs looping in its conflict resolution while it
+    replayed the changes one by one, holding the GIL. Replayed one by one on a fresh Doc, the
+    rows above loop the same way; merged into one update they integrate at once. The room
+    now rebuilds from the merge: with these rows as its changes, the rebuild ends and holds
+    their text (8,103 characters; these rows hold halves of emoji from before the checks, so
+    the room's own encoding is not faithful to it, see above). (In a subprocess: a hang cannot be
+    interrupted from inside. The fuzz run's own history was not reproduced offline.)"""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", REBUILD, str(HANG_ROWS), str(tmp_path / "accord.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout) == 8103

@@ -9,6 +9,8 @@ of its own; clients speak the protocol (they answer the server's SyncStep1, so t
 notices flow) but never apply what they receive. Every 10 s the server's RSS is sampled;
 the report gives the least-squares slope of RSS over time in MB/hour, over all samples and
 over those after ``--warmup-seconds`` (when every room is open and the caches are warm).
+Then the clients leave, and the RSS once every room has unloaded is set beside the RSS before
+the load: what the server kept, against how much the documents grew (their stored size).
 
 Not part of the test suite. Prints a table of samples and writes JSON to benchmarks/results/.
 """
@@ -22,6 +24,7 @@ import json
 import multiprocessing as mp
 import random
 import resource
+import sqlite3
 import sys
 import time
 from multiprocessing.synchronize import Event
@@ -162,9 +165,10 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     work = workdir("accord-soak-")
     db = work / "accord.db"
     token, ids = setup_database(db, args.rooms)
-    env = dict(item.split("=", 1) for item in args.env)
+    env = {"ACCORD_ROOM_UNLOAD_SECONDS": "5", **dict(item.split("=", 1) for item in args.env)}
     server = ServerProcess(db, env={"ACCORD_LOG_LEVEL": "warning", **env})
     server.start()
+    rss_idle = server.rss_mb()
     urls = [server.url(ids[i % args.rooms], token) for i in range(args.connections)]
     ctx = mp.get_context("spawn")
     ready, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
@@ -190,6 +194,10 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         alive = server.proc is not None and server.proc.poll() is None
         stop.set()
         load = [results.get(timeout=120) for _ in workers]
+        # Every client has gone: once the rooms have unloaded (and their versions are
+        # written) and the freed memory is released, what stays is what the server kept.
+        time.sleep(float(env["ACCORD_ROOM_UNLOAD_SECONDS"]) + 20)
+        rss_after_unload = server.rss_mb()
     finally:
         stop.set()
         for process in workers:
@@ -212,6 +220,9 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         "rss_start_mb": samples[0][1],
         "rss_end_mb": samples[-1][1],
         "rss_max_mb": max(m for _, m in samples),
+        "rss_idle_before_mb": rss_idle,
+        "rss_after_unload_mb": rss_after_unload,
+        "stored_bytes": stored_bytes(db),
         "slope_mb_per_hour": slope_mb_per_hour(samples),
         "steady_slope_mb_per_hour": slope_mb_per_hour(steady),
         "server_cpu_s": server_cpu,
@@ -220,6 +231,12 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         "frames_received_per_s": totals["frames"] / seconds,
         "load": totals,
     }
+
+
+def stored_bytes(db: Path) -> int:
+    """The documents' stored size (their update logs), which grows with every edit."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM updates").fetchone()[0])
 
 
 def report(result: dict[str, Any]) -> str:
@@ -233,7 +250,10 @@ def report(result: dict[str, Any]) -> str:
             f"{result['edits_per_s']:.0f} edits/s, {result['cursors_per_s']:.0f} cursors/s, "
             f"{result['frames_received_per_s']:.0f} frames/s received by the clients",
             f"server RSS: start {result['rss_start_mb']:.1f} MB, end {result['rss_end_mb']:.1f} MB,"
-            f" max {result['rss_max_mb']:.1f} MB",
+            f" max {result['rss_max_mb']:.1f} MB; idle before the load"
+            f" {result['rss_idle_before_mb']:.1f} MB, after every room unloaded"
+            f" {result['rss_after_unload_mb']:.1f} MB; documents stored"
+            f" {result['stored_bytes'] / 1e6:.1f} MB",
             f"RSS slope: {result['slope_mb_per_hour']:+.1f} MB/hour over all samples; "
             f"{result['steady_slope_mb_per_hour']:+.1f} MB/hour after the warm-up",
             f"server CPU {result['server_cpu_s']:.0f} s; load generator CPU {load['cpu_s']:.0f} s;"
