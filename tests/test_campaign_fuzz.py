@@ -357,11 +357,12 @@ def test_fuzz_smoke(tmp_path: Path) -> None:
     # rooms fuzzed through read-only connections (odd indexes) are never changed
     assert {room for room in report["broken"] if room % 2 == 1} == set()
     if report["broken"]:
-        # The four causes the long runs found are refused now (docs/operations.md: half an
+        # The five causes the long runs found are refused now (docs/operations.md: half an
         # emoji, another person's client id, a client rewriting its own clocks, a deletion
-        # waiting for half an emoji), but the 1,000,000-frame run also once saw a witness
-        # closed with 1008, not yet understood. Whether a short run hits anything depends
-        # on scheduling: recorded as an expected failure, with what broke, not hidden.
+        # waiting for half an emoji, origins into rewritten clocks), but the 1,000,000-frame
+        # run also once saw a witness closed with 1008, not yet understood. Whether a short
+        # run hits anything depends on scheduling: recorded as an expected failure, with what
+        # broke, not hidden.
         pytest.xfail(f"known bug: writable rooms left inconsistent: {report['broken']}")
     assert report["findings"] == []
 
