@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pycrdt
 import pytest
-from pycrdt import Awareness, Doc, Text
+from pycrdt import Awareness, Doc, Text, merge_updates
 
 from server.errors import InvalidPayload, PolicyViolation, SyncError, UnsupportedData
 from server.sync import checks, protocol, structs
@@ -539,14 +540,27 @@ def test_the_walk_keeps_the_structs_asked_for() -> None:
     assert structs.walk_update(update).runs == {}
 
 
-def rewrite_checked(room: Doc[Text], update: bytes) -> None:
-    """Apply ``update`` to ``room`` as the room does, then run `checks.no_rewrites` on it."""
-    prior = protocol.parse_state_vector(room.get_state())
-    room.apply_update(update)
-    checks.no_rewrites(room, update, structs.walk_update(update), prior)
+Checker = Callable[[Doc[Text], bytes], None]
 
 
-def test_a_resend_of_what_the_room_holds_is_no_rewrite() -> None:
+@pytest.fixture(params=["before", "after"])
+def rewrite_checked(request: pytest.FixtureRequest) -> Checker:
+    """Apply an update to a room's Doc and run `checks.no_rewrites` on it, as the room does:
+    before applying it (an update `_check_writer` walked) or after (a keystroke-like one)."""
+
+    def check(room: Doc[Text], update: bytes) -> None:
+        prior = protocol.parse_state_vector(room.get_state())
+        walk = structs.walk_update(update)
+        if request.param == "before":
+            checks.no_rewrites(room, update, walk, prior)
+        room.apply_update(update)
+        if request.param == "after":
+            checks.no_rewrites(room, update, walk, prior)
+
+    return check
+
+
+def test_a_resend_of_what_the_room_holds_is_no_rewrite(rewrite_checked: Checker) -> None:
     """A client's whole copy, sent again (one struct over old and new clocks), is taken: also
     when the room split that struct with someone else's insert, when the client has deleted
     part of it since, and when the room has deleted part of it."""
@@ -566,7 +580,7 @@ def test_a_resend_of_what_the_room_holds_is_no_rewrite() -> None:
     rewrite_checked(Doc(), author.get_update())  # an empty room: nothing to compare
 
 
-def test_other_content_at_used_clocks_is_a_rewrite() -> None:
+def test_other_content_at_used_clocks_is_a_rewrite(rewrite_checked: Checker) -> None:
     room: Doc[Text] = Doc()
     first: Doc[Text] = Doc(client_id=5)
     first.get("content", type=Text).insert(0, "hola")
@@ -578,7 +592,7 @@ def test_other_content_at_used_clocks_is_a_rewrite() -> None:
 
 
 @pytest.mark.parametrize("name", ["overlapping_clocks", "rewritten_origins"])
-def test_the_fuzzers_rewrites_are_refused(name: str) -> None:
+def test_the_fuzzers_rewrites_are_refused(name: str, rewrite_checked: Checker) -> None:
     corpus = Path(__file__).parent / "corpus" / f"{name}.json"
     updates = [base64.b64decode(u) for u in json.loads(corpus.read_text())["updates_b64"]]
     room: Doc[Text] = Doc()
@@ -597,3 +611,32 @@ def test_the_fuzzers_rewrites_are_refused(name: str) -> None:
         deleted.apply_update(update)
     with pytest.raises(InvalidPayload, match="rewrites"):
         rewrite_checked(deleted, updates[-1])
+
+
+def test_an_update_needing_what_neither_holds_is_refused() -> None:
+    """`checks.held_dependencies`: a client's clocks past a gap, or an origin the room never
+    had, are refused; origins inside the update itself, or a resend, are taken."""
+    author: Doc[Text] = Doc(client_id=5)
+    text = author.get("content", type=Text)
+    text.insert(0, "hola")
+    first = author.get_update()
+    state = author.get_state()
+    text.insert(4, " mundo")
+    second = author.get_update(state)
+    other: Doc[Text] = Doc(client_id=6)
+    other.apply_update(author.get_update())
+    other.get("content", type=Text).insert(10, "!")
+    after = other.get_update(author.get_state())  # its origin is (5, 9)
+
+    def check(held: dict[int, int], update: bytes) -> None:
+        checks.held_dependencies(structs.walk_update(update), held)
+
+    with pytest.raises(InvalidPayload, match="does not have"):
+        check({}, second)  # clocks 4-9 of client 5 without 0-3
+    with pytest.raises(InvalidPayload, match="does not have"):
+        check({5: 4}, after)  # an origin past what the room holds
+    check({}, first)
+    check({5: 4}, second)
+    check({5: 10}, after)
+    check({}, merge_updates(author.get_update(), after))  # the origin is in the update itself
+    check({5: 10}, author.get_update())  # a resend

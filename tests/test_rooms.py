@@ -6,6 +6,8 @@ import asyncio
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import Server, SyncClient
 from tests.people_helpers import reading, stored_text
 
@@ -96,3 +98,54 @@ def test_live_compaction_keeps_every_edit(tmp_path: Path) -> None:
         assert rows < 120  # 120 edits were made; the compacted ones are gone
     finally:
         server.stop()
+
+
+def test_a_walked_update_is_refused_before_the_doc_takes_it(tmp_path: Path) -> None:
+    """An update the room walks (anything but a keystroke: here it writes under two client
+    ids) is checked before the room's Doc sees it. Refused there (it needs clocks the room
+    never had, or it rewrites used ones), it leaves the Doc as it was: no rebuild from storage.
+    The same gap in a keystroke-shaped update is found only after applying it, and costs a
+    rebuild (the Doc is replaced)."""
+    from pycrdt import Doc, Text, merge_updates
+
+    from server import db
+    from server.errors import InvalidPayload
+    from server.sync import structs
+    from server.sync.room import Room
+    from server.sync.store import EMPTY_UPDATE, UpdateLog
+    from tests.test_store import DOC, insert_document
+
+    def edit(doc: Doc[Text], at: int, words: str) -> bytes:
+        state = doc.get_state()
+        doc.get("content", type=Text).insert(at, words)
+        return doc.get_update(state)
+
+    author: Doc[Text] = Doc(client_id=5)
+    hola, _, more = edit(author, 0, "hola"), edit(author, 4, " mundo"), edit(author, 10, "?")
+    helper: Doc[Text] = Doc(client_id=6)
+    helper.apply_update(author.get_update())
+    bang = edit(helper, 11, "!")  # its origin: (5, 10)
+    forged = edit(Doc(client_id=5), 0, "HOLA")  # the same client id, other text
+    fresh = edit(Doc(client_id=7), 0, "¿")
+
+    async def scenario() -> None:
+        async with db.Database(str(tmp_path / "accord.db")) as database:
+            await database.write(lambda conn: insert_document(conn, DOC))
+            room = Room(DOC, EMPTY_UPDATE, UpdateLog(database))
+            for change in room._apply(hola):
+                room._persist(None, change)
+            await room.settle()
+            doc = room.doc
+            for update, reason in [
+                (merge_updates(more, fresh), "does not have"),  # clocks 4-9 never came
+                (merge_updates(bang, fresh), "does not have"),
+                (merge_updates(forged, fresh), "rewrites"),
+            ]:
+                with pytest.raises(InvalidPayload, match=reason):
+                    room._apply(update, structs.walk_update(update))
+                assert room.doc is doc and room.text == "hola"
+            with pytest.raises(InvalidPayload, match="does not have"):
+                room._apply(more)  # a keystroke's shape: checked after applying
+            assert room.doc is not doc and room.text == "hola"
+
+    asyncio.run(scenario())

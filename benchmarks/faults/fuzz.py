@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import faulthandler
 import json
 import multiprocessing
 import os
@@ -45,7 +46,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import websockets
 from pycrdt import Array, Doc, Map, Text, merge_updates
@@ -876,6 +877,9 @@ class Witness:
         self.close_reason = ""
         self.error = ""
         self.log: FrameLog | None = None  # the room's frame log, for replaying it
+        # Every sync frame the server sent, written unbuffered before it is applied: if
+        # applying one crashes this process (pycrdt once segfaulted here), the file holds it.
+        self.received: BinaryIO | None = None
         self.ws: websockets.ClientConnection | None = None
         self.reader: asyncio.Task[None] | None = None
 
@@ -903,6 +907,8 @@ class Witness:
                     with contextlib.suppress(websockets.ConnectionClosed):
                         await ws.send(reply)
                     continue
+                if self.received is not None:
+                    self.received.write(len(frame).to_bytes(4, "big") + frame)
                 self.doc.apply_update(message.payload)
                 if message.kind is protocol.SyncType.STEP2:
                     self.synced.set()
@@ -964,6 +970,8 @@ class Witness:
         if self.reader is not None:
             with contextlib.suppress(BaseException):
                 await self.reader
+        if self.received is not None:
+            self.received.close()
 
 
 async def check_room(url: str, witness: Witness, read_only_fuzz: bool) -> tuple[list[str], str]:
@@ -1060,6 +1068,7 @@ async def _fuzz(
     witnesses = {room: await Witness(server.url(room, admin)).connect() for room in rooms}
     for room, witness in witnesses.items():
         witness.log = logs[room]
+        witness.received = logs[room].path.with_suffix(".received").open("ab", buffering=0)
     pace = Pacer(plan.rate) if plan.rate else None
     fuzzers = []
     for i in range(plan.connections):
@@ -1167,6 +1176,8 @@ def campaign(plan: Plan, work: Path | None = None) -> dict[str, Any]:
     from benchmarks.faults.common import setup_database
 
     work = work or Path(tempfile.mkdtemp(prefix="fuzz-"))
+    if plan.progress:  # the frame logs are there, and stay if this process dies
+        print(f"work directory {work}", flush=True)
     rng = random.Random(plan.seed)
     admin, ids = setup_database(work / "accord.db", plan.rooms + plan.control_rooms)
     rooms, control = ids[: plan.rooms], ids[plan.rooms :]
@@ -1345,6 +1356,7 @@ def main() -> None:
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().getrandbits(32)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out
+    faulthandler.enable()  # a crash inside pycrdt prints the Python stack that called it
     print(f"fuzz seed {seed}", flush=True)
     plan = Plan(
         args.frames,

@@ -217,6 +217,29 @@ def no_cut_deletions(
                     raise InvalidPayload(CUT)
 
 
+MISSING = "update depends on changes the server does not have"
+
+
+def held_dependencies(walk: structs.Walk, prior: dict[int, int]) -> None:
+    """Refuse (1007), before the Doc sees it, an update (``walk``) that needs structs neither
+    the Doc (state vector ``prior``) nor the update holds: a client's clocks past a gap, or
+    an origin the room never had. yrs would keep such structs waiting, unreported, in the
+    Doc; the room would then have to be rebuilt. (A gap between two blocks of one client
+    inside the update, or a missing parent item, is left to the check after applying.)"""
+
+    def held(client: int, clock: int) -> bool:
+        start = walk.starts.get(client)
+        return clock < prior.get(client, 0) or (
+            start is not None and start <= clock < walk.ends[client]
+        )
+
+    if any(start > prior.get(client, 0) for client, start in walk.starts.items()):
+        raise InvalidPayload(MISSING)
+    for neighbours in (walk.lefts, walk.rights):
+        if not all(held(client, clock) for _, _, client, clock in neighbours):
+            raise InvalidPayload(MISSING)
+
+
 def no_rewrites(doc: Doc[Text], update: bytes, walk: structs.Walk, prior: dict[int, int]) -> None:
     """Refuse (1007) an update that writes, at clocks its client has already used, other
     content than the Doc holds there. ``walk`` is the update's walk, ``prior`` the Doc's state

@@ -130,18 +130,29 @@ class Room:
     def _apply(self, update: bytes, walk: structs.Walk | None = None) -> list[bytes]:
         """Apply an untrusted update; return the changes the Doc accepted.
 
+        An update that was walked (``walk``, made by `_check_writer`: anything but a
+        keystroke) is first checked against the Doc's state, before the Doc sees it: it must
+        not need structs neither holds (`checks.held_dependencies`) nor rewrite clocks its
+        client has used (`checks.no_rewrites`). Refused there, it costs nothing else.
+
         Some malformed updates apply without error but leave the Doc unable to encode itself
         (every later joiner would crash): so the new part is encoded once as a check. When the
         Doc integrated something else than what was sent (a real client's update comes back
         byte for byte), it is looked at closer: an update whose structs were not all integrated
-        (pycrdt would show some as text that is never stored nor relayed), or that became an
-        empty struct (a change that makes clients panic), is refused. Any failure costs the
-        sender its connection; if the Doc may have changed, it is rebuilt from storage.
-        ``walk`` is the update's walk if `_check_writer` already made it.
+        (pycrdt would show some as text that is never stored nor relayed), that rewrote used
+        clocks, or that became an empty struct (a change that makes clients panic), is refused.
+        Any failure costs the sender its connection; if the Doc may have changed, it is rebuilt
+        from storage.
         """
         self._changes = []
         before = self.doc.get_state()
+        applied, checked = False, walk is not None
         try:
+            if walk is not None:
+                prior = protocol.parse_state_vector(before)
+                checks.held_dependencies(walk, prior)
+                checks.no_rewrites(self.doc, update, walk, prior)
+            applied = True
             self.doc.apply_update(update)
             if self._changes:
                 self.doc.get_update(before)
@@ -150,14 +161,18 @@ class Room:
                 state = protocol.parse_state_vector(self.doc.get_state())
                 walk = walk or structs.walk_update(update)
                 if any(state.get(client, 0) < end for client, end in walk.ends.items()):
-                    raise InvalidPayload("update depends on changes the server does not have")
-                checks.no_rewrites(self.doc, update, walk, protocol.parse_state_vector(before))
+                    raise InvalidPayload(checks.MISSING)
+                if not checked:
+                    checks.no_rewrites(self.doc, update, walk, protocol.parse_state_vector(before))
                 if walk.halves or self.halves:
                     # A deletion that arrived before its text waits in the Doc and takes
                     # effect now, as part of this change: it must not cut an emoji either.
                     checks.no_cut_deletions(walks, self.halves or {}, walk.halves)
         except InvalidPayload as exc:  # its message is ours, never the document's text
             self._changes = []
+            if not applied:
+                log.warning("refused an update (%s)", exc)
+                raise
             log.warning("refused an update (%s); rebuilding the document", exc)
             self._rebuild()
             raise
