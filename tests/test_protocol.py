@@ -497,13 +497,15 @@ def test_walk_finds_the_second_half_of_every_astral_character() -> None:
 
 
 def test_update_header_and_may_hold_astral() -> None:
-    """What the keystroke fast path reads: the number of client blocks and the first client
-    id, and whether the bytes could hold a character outside the BMP at all."""
+    """What the keystroke fast path reads: the number of client blocks, the first block's
+    number of structs and client id, and whether the bytes could hold a character outside
+    the BMP at all."""
     doc: Doc[Any] = Doc(client_id=300)
     text = doc.get("content", type=Text)
     text.insert(0, "hola")
-    assert structs.update_header(doc.get_update()) == (1, 300)
-    assert structs.update_header(b"\x00\x00") == (0, None)
+    assert structs.update_header(doc.get_update()) == (1, 1, 300)
+    assert structs.update_header(b"\x00\x00") == (0, 0, None)
+    assert structs.update_header(SKIPPING) == (1, 3, 2)
     assert not structs.may_hold_astral(doc.get_update())
     state = doc.get_state()
     text.insert(4, " 📊")
@@ -640,3 +642,33 @@ def test_an_update_needing_what_neither_holds_is_refused() -> None:
     check({5: 10}, after)
     check({}, merge_updates(author.get_update(), after))  # the origin is in the update itself
     check({5: 10}, author.get_update())  # a resend
+
+
+def varints(*values: int) -> bytes:
+    return b"".join(protocol.var_uint(v) for v in values)
+
+
+# Client 2 writes "b" at clock 1 after its "a" (origin (2, 0)), skips clocks 2-6, and writes
+# "c" at clock 7 at the start of the text. yrs 0.14 integrates the "c" past the gap, reports
+# the update as its change, and a history holding it can make yrs loop forever on loading.
+SKIPPING = (
+    varints(1, 3, 2, 1)
+    + b"\x84" + varints(2, 0, 1) + b"b"
+    + b"\x0a" + varints(5)
+    + b"\x04" + varints(1, 7) + b"content" + varints(1) + b"c"
+    + varints(0)
+)  # fmt: skip
+
+
+def test_a_skip_is_a_gap_and_refused() -> None:
+    walk = structs.walk_update(SKIPPING)
+    assert walk.skips and walk.ends == {2: 8}
+    assert not structs.walk_update(structs_of_hola()).skips
+    with pytest.raises(InvalidPayload, match="does not have"):
+        checks.held_dependencies(walk, {2: 1})
+
+
+def structs_of_hola() -> bytes:
+    doc: Doc[Text] = Doc(client_id=2)
+    doc.get("content", type=Text).insert(0, "hola")
+    return doc.get_update()

@@ -225,7 +225,15 @@ def held_dependencies(walk: structs.Walk, prior: dict[int, int]) -> None:
     the Doc (state vector ``prior``) nor the update holds: a client's clocks past a gap, or
     an origin the room never had. yrs would keep such structs waiting, unreported, in the
     Doc; the room would then have to be rebuilt. (A gap between two blocks of one client
-    inside the update, or a missing parent item, is left to the check after applying.)"""
+    inside the update, or a missing parent item, is left to the check after applying.)
+
+    A Skip struct is such a gap inside a client's block, and worse: yrs 0.14 integrates
+    what follows it anyway, past clocks its state vector does not reach, and reports (so the
+    room would store and relay) a change with the Skip in it. A history holding one can make
+    yrs loop forever when it is loaded again (a fuzz run stored one; the room could never be
+    opened again) and has crashed a client applying it. Yjs clients never send a Skip."""
+    if walk.skips:
+        raise InvalidPayload(MISSING)
 
     def held(client: int, clock: int) -> bool:
         start = walk.starts.get(client)

@@ -160,7 +160,7 @@ class Room:
                 walks = [structs.walk_update(change) for change in self._changes]
                 state = protocol.parse_state_vector(self.doc.get_state())
                 walk = walk or structs.walk_update(update)
-                if any(state.get(client, 0) < end for client, end in walk.ends.items()):
+                if walk.skips or any(state.get(c, 0) < end for c, end in walk.ends.items()):
                     raise InvalidPayload(checks.MISSING)
                 if not checked:
                     checks.no_rewrites(self.doc, update, walk, protocol.parse_state_vector(before))
@@ -332,8 +332,8 @@ class Room:
         benchmark over its knee: p99 25 → 140 ms)."""
         if self.halves is None:
             self.halves = checks.halves(self.doc.get_update())
-        clients, first = structs.update_header(update)
-        own = first is None or (clients == 1 and self.writers.get(first) == peer.user_id)
+        clients, count, first = structs.update_header(update)
+        own = first is None or (clients == count == 1 and self.writers.get(first) == peer.user_id)
         astral = bool(self.halves) or structs.may_hold_astral(update)
         if own and not astral:
             return [], None

@@ -68,19 +68,22 @@ class Walk:
     # (an emoji, say) in the update's strings: a cut at such a clock splits a character.
     halves: dict[int, list[int]]
     starts: dict[int, int] = field(default_factory=dict)  # per client, its first clock
+    # Whether the update holds a Skip struct: clocks it lacks in the middle of a client's.
+    skips: bool = False
     # Asked for with ``keep`` (per client, a range of clocks): per client, the structs
     # that hold clocks in that range, in order.
     runs: dict[int, list[Run]] = field(default_factory=dict)
 
 
-def update_header(update: bytes) -> tuple[int, int | None]:
-    """How many client blocks an update has, and the first block's client id (None if none)."""
+def update_header(update: bytes) -> tuple[int, int, int | None]:
+    """How many client blocks an update has, how many structs its first block has, and that
+    block's client id (None if none)."""
     reader = Reader(update)
     clients = reader.var_uint()
     if clients == 0:
-        return 0, None
-    reader.var_uint()  # its number of structs
-    return clients, reader.var_uint()
+        return 0, 0, None
+    count = reader.var_uint()
+    return clients, count, reader.var_uint()
 
 
 def may_hold_astral(data: bytes) -> bool:
@@ -161,6 +164,7 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
     halves: dict[int, list[int]] = {}
     starts: dict[int, int] = {}
     runs: dict[int, list[Run]] = {}
+    skips = False
     clients, pos = uint(0)
     for _ in range(clients):
         structs, pos = uint(pos)
@@ -178,6 +182,7 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
                 length, pos = uint(pos)
                 if length == 0:
                     raise InvalidPayload("empty struct in update")
+                skips = skips or ref == 10
                 if clock < high and low < clock + length:
                     run = Run(clock, clock + length, ref, None, None, None, None)
                     runs.setdefault(client, []).append(run)
@@ -255,4 +260,4 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
             deleted.append((clock, length))
     if pos != end:
         raise InvalidPayload("trailing bytes after update")
-    return Walk(ends, deletes, lefts, rights, halves, starts, runs)
+    return Walk(ends, deletes, lefts, rights, halves, starts=starts, runs=runs, skips=skips)
