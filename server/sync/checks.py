@@ -231,7 +231,9 @@ def held_dependencies(walk: structs.Walk, prior: dict[int, int]) -> None:
     what follows it anyway, past clocks its state vector does not reach, and reports (so the
     room would store and relay) a change with the Skip in it. A history holding one can make
     yrs loop forever when it is loaded again (a fuzz run stored one; the room could never be
-    opened again) and has crashed a client applying it. Yjs clients never send a Skip."""
+    opened again) and has crashed a client applying it. A Yjs client sends one only in a sync
+    reply that carries structs it holds waiting for their own dependencies; what follows the
+    Skip would wait in the room too, so such an update was refused before as well."""
     if walk.skips:
         raise InvalidPayload(MISSING)
 
