@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import gc
 import signal
 import socket
@@ -150,6 +151,9 @@ def serve_command(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(host=args.host, port=args.port, db=args.db)
     logs.configure(settings.log_level)
+    # A fatal signal prints every thread's Python stack to stderr (the journal): SIGABRT from
+    # systemd's watchdog names what kept the event loop stuck (`server.notify`).
+    faulthandler.enable()
     app = create_app(settings)
     # A sync server allocates many short-lived objects; fewer full collections keep the
     # latency tail short (see docs/performance.md).
@@ -184,11 +188,34 @@ def serve_command(args: argparse.Namespace) -> int:
 
 def draining_server(config: uvicorn.Config, app: Starlette) -> uvicorn.Server:
     """uvicorn's server, with one step first in its shutdown: the rooms' last sync and
-    clean 1012 closes (`Rooms.close`), instead of sockets cut with edits still on the wire."""
+    clean 1012 closes (`Rooms.close`), instead of sockets cut with edits still on the wire.
+    It also tells systemd when it is ready and stopping, and pings its watchdog from the
+    event loop while it runs (`server.notify`)."""
     import uvicorn
 
+    from server import notify
+
     class Server(uvicorn.Server):
+        pinging: asyncio.Task[None] | None = None
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.started:
+                return
+            notify.notify("READY=1")
+            interval = notify.watchdog_interval()
+            if interval is not None:
+                self.pinging = asyncio.create_task(notify.keep_alive(interval))
+
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            notify.notify("STOPPING=1")
+            try:
+                await self.drain(sockets)
+            finally:
+                if self.pinging is not None:  # pinged until the last commit is written
+                    self.pinging.cancel()
+
+        async def drain(self, sockets: list[socket.socket] | None) -> None:
             for listener in self.servers:
                 listener.close()  # no new connections while the rooms drain
             rooms = getattr(app.state, "rooms", None)
