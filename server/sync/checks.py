@@ -346,7 +346,12 @@ def decodes_alike(doc: Doc[Text], update: bytes | None = None) -> bool:
     typed in 20,000 places)."""
     if update is not None:
         doc.apply_update(update)
+    return decodes_to(doc.get_update(), str(doc.get("content", type=Text)))
+
+
+def decodes_to(state: bytes, text: str) -> bool:
+    """Whether ``state``, decoded in one go, reads ``text``."""
     fresh: Doc[Text] = Doc()
-    text = fresh.get("content", type=Text)
-    fresh.apply_update(doc.get_update())
-    return str(text) == str(doc.get("content", type=Text))
+    content = fresh.get("content", type=Text)
+    fresh.apply_update(state)
+    return str(content) == text

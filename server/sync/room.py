@@ -159,13 +159,16 @@ class Room:
         before = self.doc.get_state()
         applied, checked = False, walk is not None
         try:
-            in_order = False  # (only updates that bring new structs are checked for it)
+            in_order, encoded = False, b""  # (checked: updates that bring new structs)
             if walk is not None:
                 prior = protocol.parse_state_vector(before)
                 checks.held_dependencies(walk, prior)
                 checks.no_rewrites(self.doc, update, walk, prior)
                 if not keystroke and any(e > prior.get(c, 0) for c, e in walk.ends.items()):
-                    in_order = self._read_in_order()
+                    encoded = self.doc.get_update()  # what a newcomer would get now
+                    if self._in_order is None:
+                        self._in_order = checks.decodes_to(encoded, self.text)
+                    in_order = self._in_order
             applied = True
             self.doc.apply_update(update)
             if self._changes:
@@ -185,7 +188,7 @@ class Room:
             if in_order and self._changes and not self._read_in_order():
                 # This update, or one before it that left the disorder hidden among deleted
                 # characters: refused only if it does the same to what a newcomer had.
-                if not checks.decodes_alike(self._new_doc(self._held(), observe=False), update):
+                if not checks.decodes_alike(self._new_doc(encoded, observe=False), update):
                     raise InvalidPayload(checks.MISORDERED)
                 log.warning("an update showed that the document was already out of order")
         except InvalidPayload as exc:  # its message is ours, never the document's text
