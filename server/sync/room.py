@@ -140,7 +140,9 @@ class Room:
         keystroke) is first checked against the Doc's state, before the Doc sees it: it must
         not need structs neither holds (`checks.held_dependencies`) nor rewrite clocks its
         client has used (`checks.no_rewrites`). Refused there, it costs nothing else. One
-        that is not a ``keystroke`` either (one struct under the writer's own client id) and
+        that is not a ``keystroke`` either (one struct: checking those would cost a decoding
+        of the document at each person's first keystroke, and protect nothing, since the
+        next ones, under an id of the writer's own, are not walked at all) and
         brings new structs, in a room a newcomer reads as it is, must leave it so
         (`checks.decodes_alike`), unless it would not do that to a newcomer's copy either:
         then the disorder was already there, hidden among deleted characters, and the update
@@ -338,8 +340,8 @@ class Room:
         if not peer.can_write:
             self._check_read_only(update)
             return
-        claims, walk, own = self._check_writer(peer, update)
-        changes = self._apply(update, walk, keystroke=own)
+        claims, walk, single = self._check_writer(peer, update)
+        changes = self._apply(update, walk, keystroke=single)
         if changes and peer.user_id is not None:
             for client in claims:
                 self.writers[client] = peer.user_id
@@ -359,8 +361,8 @@ class Room:
         self, peer: Peer, update: bytes
     ) -> tuple[list[int], structs.Walk | None, bool]:
         """The client ids ``update`` claims for ``peer`` (`checks.claims`), its walk and
-        whether it is a keystroke, after refusing it if it writes under another person's id
-        or cuts a character in half (`checks.whole_characters`).
+        whether it holds one struct, after refusing it if it writes under another person's
+        id or cuts a character in half (`checks.whole_characters`).
 
         A keystroke is one struct under the writer's own id, without characters outside
         the BMP, in a document without any: then nothing can be wrong and the update is not
@@ -382,7 +384,7 @@ class Room:
                 lambda: protocol.parse_state_vector(self.doc.get_state()),
                 self._deleted,
             )
-        return claims, walk, own
+        return claims, walk, first is None or clients == count == 1
 
     def _check_read_only(self, update: bytes) -> None:
         """A read-only client may send back what the server has; anything new is refused."""
