@@ -266,6 +266,7 @@ def test_a_client_resending_what_it_wrote_with_more_is_taken(server: Server) -> 
             text.insert(0, "hola")
             await writer.send(protocol.sync_update(author.get_update()))
             await witness.wait_text("hola")
+            await other.wait_text("hola")  # else its X is concurrent, and may go after "hola"
             await other.edit(0, "X")
             await witness.wait_text("Xhola")
             text.insert(4, " mundo")
