@@ -335,33 +335,23 @@ def test_a_skip_under_the_writers_own_id_is_refused(server: Server) -> None:
     )
 
 
-# The seventh cause, found by the same run (room 0), and again by the run of 2026-11-28 12:26
-# (room 4): a document of client 7000000 and copies of it under other client ids, whose
-# items keep their origins in the original (one right origin mutated, from 10 to 26). Each
-# update passed every other check; applied one by one (the room, and everyone who got them
-# relayed) they gave the same characters in another order than the room's own encoding
-# decoded in one go (a newcomer). The update after which a newcomer would read the text
-# differently is refused now (`checks.decodes_alike`), and the room is rebuilt without it.
-def test_copies_with_crossing_origins_are_refused(server: Server) -> None:
+# The seventh cause, found by the same run (room 0) and not fixed yet: a document of client
+# 7000000 and two copies of it under other client ids, whose items keep their origins in the
+# original (one right origin mutated, from 10 to 26). Each update passes every check; applied
+# one by one (the room) they give the same characters in another order than the room's own
+# encoding decoded in one go (a newcomer). A client that knows clock 26 of 7000000 knows its
+# clocks 10-25, so an item placed between (7000000, 9) and (7000000, 26) with those clocks
+# between them is forged; refusing it needs the room's item order, which pycrdt does not give.
+class Diverged(AssertionError):
+    """A newcomer's text differs from a witness's (see the seventh cause below)."""
+
+
+@pytest.mark.xfail(
+    raises=Diverged, strict=True, reason="the seventh cause (crossing origins), not fixed yet"
+)
+def test_copies_with_crossing_origins_leave_the_room_consistent(server: Server) -> None:
     updates = corpus_updates("crossing_origins")
-    applied: Doc[Text] = Doc()
-    for update in updates[:3]:
-        applied.apply_update(update)
-    shown = str(applied.get("content", type=Text))
-    refused_and_consistent(
-        server, updates[:3], shown, updates[3], "another order", shown + "¡", typed="¡"
-    )
-
-
-# What the check above leaves open, found by the same runs (room 4 of 12:26, minimised): a
-# forged one-struct update planted the disorder among deleted characters, where no text shows
-# it, and a later update (here a forgery too, but it could be a real edit) brought it out.
-# Refusing the update that shows it would refuse real edits in that room for good: it is kept,
-# since it leaves a newcomer's copy in order, and the server logs that the document was out of
-# order already. (The room then stays inconsistent: `docs/operations.md`, cause 7.)
-def test_an_update_that_brings_out_an_older_disorder_is_kept(server: Server) -> None:
-    updates = corpus_updates("hidden_disorder")
-    applied: Doc[Text] = Doc()
+    applied: Doc[Text] = Doc()  # the room applies them one by one, as does the witness
     for update in updates:
         applied.apply_update(update)
     document_id = server.create_document()
@@ -372,21 +362,16 @@ def test_an_update_that_brings_out_an_older_disorder_is_kept(server: Server) -> 
         try:
             for update in updates:
                 await writer.send(protocol.sync_update(update))
-            # All taken (in an order of the witness's own: the disorder is the open part)
-            expected = len(applied.get("content", type=Text))
-            for _ in range(200):
-                if len(witness.text) == expected:
-                    break
-                await asyncio.sleep(0.05)
-            assert len(witness.text) == expected
-            assert writer.close_code is None
+            await witness.wait_text(str(applied.get("content", type=Text)))  # all taken
+            newcomer = await SyncClient(server.ws_url, document_id).connect()
+            await newcomer.close()
+            if str(newcomer.text) != str(witness.text):
+                raise Diverged(f"{newcomer.text!s:.80} != {witness.text!s:.80}")
         finally:
             await witness.close()
             await writer.close()
 
     asyncio.run(scenario())
-    assert "the document was already out of order" in server.logs()
-    assert "refused an update" not in server.logs()
 
 
 def test_update_clocks_reads_what_real_clients_send() -> None:

@@ -323,35 +323,3 @@ DELETED = 1  # deleted content: only its place to compare
 
 
 REWRITE = "this update rewrites clocks its client has already used with other content"
-
-
-MISORDERED = "this update's text would be in another order for people who open the document later"
-
-
-def decodes_alike(doc: Doc[Text], update: bytes | None = None) -> bool:
-    """Whether someone opening the document now, who decodes the Doc's whole state in one
-    go, gets the same text as the Doc, which took its changes one by one (the last of them
-    ``update``, when given: it is applied here).
-
-    A Yjs client names, for each character it inserts, the two characters it typed it
-    between; the two were side by side in its copy. An update whose neighbours cannot have
-    been side by side (a copy of someone's text under another client id, with the right
-    neighbour of one character mutated: a fuzz run found it twice) passes every other check,
-    but yrs then places its characters in one order when it applies the update to the room
-    (and everyone connected, who got it relayed, does the same) and in another when it
-    decodes the stored document (everyone who opens it later): the two groups disagree for
-    good. pycrdt does not show the order of the room's characters (deleted ones included),
-    which a check of the neighbours themselves would need; so the outcome is checked instead,
-    in time linear in the document (1 ms for the fuzzed room, 37 ms for 160,000 characters
-    typed in 20,000 places)."""
-    if update is not None:
-        doc.apply_update(update)
-    return decodes_to(doc.get_update(), str(doc.get("content", type=Text)))
-
-
-def decodes_to(state: bytes, text: str) -> bool:
-    """Whether ``state``, decoded in one go, reads ``text``."""
-    fresh: Doc[Text] = Doc()
-    content = fresh.get("content", type=Text)
-    fresh.apply_update(state)
-    return str(content) == text

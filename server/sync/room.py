@@ -85,9 +85,6 @@ class Room:
         self._base: bytes | None = None
         self._since: list[bytes] = []
         self._delete_set: dict[int, list[tuple[int, int]]] | None = None  # see `_deleted`
-        # Whether a newcomer reads the Doc as it is (`checks.decodes_alike`); None: not
-        # known since the last change.
-        self._in_order: bool | None = None
         # Where a cut would split a character (`checks.halves`); given by `Rooms` at load,
         # else made at the first update, and made anew after a server-side edit.
         self.halves: dict[int, set[int]] | None = None
@@ -125,28 +122,18 @@ class Room:
             self._changes.append(update)
             self._full_reply = None
             self._delete_set = None
-            self._in_order = None
 
     @property
     def text(self) -> str:
         return str(self.doc.get("content", type=Text))
 
-    def _apply(
-        self, update: bytes, walk: structs.Walk | None = None, keystroke: bool = False
-    ) -> list[bytes]:
+    def _apply(self, update: bytes, walk: structs.Walk | None = None) -> list[bytes]:
         """Apply an untrusted update; return the changes the Doc accepted.
 
         An update that was walked (``walk``, made by `_check_writer`: anything but a
         keystroke) is first checked against the Doc's state, before the Doc sees it: it must
         not need structs neither holds (`checks.held_dependencies`) nor rewrite clocks its
-        client has used (`checks.no_rewrites`). Refused there, it costs nothing else. One
-        that is not a ``keystroke`` either (one struct: checking those would cost a decoding
-        of the document at each person's first keystroke, and protect nothing, since the
-        next ones, under an id of the writer's own, are not walked at all) and
-        brings new structs, in a room a newcomer reads as it is, must leave it so
-        (`checks.decodes_alike`), unless it would not do that to a newcomer's copy either:
-        then the disorder was already there, hidden among deleted characters, and the update
-        is kept.
+        client has used (`checks.no_rewrites`). Refused there, it costs nothing else.
 
         Some malformed updates apply without error but leave the Doc unable to encode itself
         (every later joiner would crash): so the new part is encoded once as a check. When the
@@ -161,16 +148,10 @@ class Room:
         before = self.doc.get_state()
         applied, checked = False, walk is not None
         try:
-            in_order, encoded = False, b""  # (checked: updates that bring new structs)
             if walk is not None:
                 prior = protocol.parse_state_vector(before)
                 checks.held_dependencies(walk, prior)
                 checks.no_rewrites(self.doc, update, walk, prior)
-                if not keystroke and any(e > prior.get(c, 0) for c, e in walk.ends.items()):
-                    encoded = self.doc.get_update()  # what a newcomer would get now
-                    if self._in_order is None:
-                        self._in_order = checks.decodes_to(encoded, self.text)
-                    in_order = self._in_order
             applied = True
             self.doc.apply_update(update)
             if self._changes:
@@ -187,12 +168,6 @@ class Room:
                     # A deletion that arrived before its text waits in the Doc and takes
                     # effect now, as part of this change: it must not cut an emoji either.
                     checks.no_cut_deletions(walks, self.halves or {}, walk.halves)
-            if in_order and self._changes and not self._read_in_order():
-                # This update, or one before it that left the disorder hidden among deleted
-                # characters: refused only if it does the same to what a newcomer had.
-                if not checks.decodes_alike(self._new_doc(encoded, observe=False), update):
-                    raise InvalidPayload(checks.MISORDERED)
-                log.warning("an update showed that the document was already out of order")
         except InvalidPayload as exc:  # its message is ours, never the document's text
             self._changes = []
             if not applied:
@@ -219,31 +194,20 @@ class Room:
         changes, self._changes = self._changes, []
         return changes
 
-    def _read_in_order(self) -> bool:
-        if self._in_order is None:
-            self._in_order = checks.decodes_alike(self.doc)
-        return self._in_order
-
-    def _held(self) -> bytes:
-        """What the room held before the update being applied: stored, then unsaved."""
+    def _rebuild(self) -> None:
         if self._base is None:
             self._base = self.updates.load_now(self.document_id).state
         elif len(self._since) > REBASE_AFTER:
             self._base, self._since = merge([self._base, *self._since]), []
-        return merge([self._base, *self._since, *self.unsaved])
-
-    def _rebuild(self) -> None:
-        held = self._held()
         self._unobserve()
         # Merged into one update, not replayed one by one: a forged history replayed one
         # update at a time can make yrs loop forever in its conflict resolution, holding the
         # GIL (a fuzz run froze the whole server here), while the same updates merged
         # integrate at once (`test_a_rebuild_of_a_history_that_hangs_a_replay_ends`). The
         # unsaved ones may repeat committed ones; merging them again is harmless.
-        self.doc = self._new_doc(held)
+        self.doc = self._new_doc(merge([self._base, *self._since, *self.unsaved]))
         self._full_reply = None
         self._delete_set = None
-        self._in_order = None
 
     # -- peers --------------------------------------------------------------------------
 
@@ -340,8 +304,8 @@ class Room:
         if not peer.can_write:
             self._check_read_only(update)
             return
-        claims, walk, single = self._check_writer(peer, update)
-        changes = self._apply(update, walk, keystroke=single)
+        claims, walk = self._check_writer(peer, update)
+        changes = self._apply(update, walk)
         if changes and peer.user_id is not None:
             for client in claims:
                 self.writers[client] = peer.user_id
@@ -357,12 +321,10 @@ class Room:
         if changes:  # a reply that brings nothing new is not an edit to acknowledge
             self.schedule_saved_notice(peer)
 
-    def _check_writer(
-        self, peer: Peer, update: bytes
-    ) -> tuple[list[int], structs.Walk | None, bool]:
-        """The client ids ``update`` claims for ``peer`` (`checks.claims`), its walk and
-        whether it holds one struct, after refusing it if it writes under another person's
-        id or cuts a character in half (`checks.whole_characters`).
+    def _check_writer(self, peer: Peer, update: bytes) -> tuple[list[int], structs.Walk | None]:
+        """The client ids ``update`` claims for ``peer`` (`checks.claims`) and its walk, after
+        refusing it if it writes under another person's id or cuts a character in half
+        (`checks.whole_characters`).
 
         A keystroke is one struct under the writer's own id, without characters outside
         the BMP, in a document without any: then nothing can be wrong and the update is not
@@ -374,7 +336,7 @@ class Room:
         own = first is None or (clients == count == 1 and self.writers.get(first) == peer.user_id)
         astral = bool(self.halves) or structs.may_hold_astral(update)
         if own and not astral:
-            return [], None, True
+            return [], None
         walk = structs.walk_update(update)
         claims = [] if own else checks.claims(self.doc, self.writers, peer.user_id, walk)
         if astral:
@@ -384,7 +346,7 @@ class Room:
                 lambda: protocol.parse_state_vector(self.doc.get_state()),
                 self._deleted,
             )
-        return claims, walk, first is None or clients == count == 1
+        return claims, walk
 
     def _check_read_only(self, update: bytes) -> None:
         """A read-only client may send back what the server has; anything new is refused."""
