@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,7 @@ import httpx
 import pytest
 
 from server import notify
-from tests.helpers import Server
+from tests.helpers import ROOT, Server, free_port
 
 STALL = Path(__file__).parent / "stall"
 
@@ -41,20 +43,32 @@ def received(sock: socket.socket, until: str) -> list[tuple[float, str]]:
 
 
 def test_ready_then_pings_then_stopping(tmp_path: Path, manager: socket.socket) -> None:
-    server = Server(
-        tmp_path / "accord.db",
-        env={"NOTIFY_SOCKET": manager.getsockname(), "WATCHDOG_USEC": "200000"},
-    ).start()
+    # Started by hand, not with `Server.start` (which polls until the server answers): the
+    # first request goes out only when READY=1 arrives, once, so it fails if READY=1 came
+    # before the socket listened.
+    port = free_port()
+    env = {
+        **os.environ,
+        "NOTIFY_SOCKET": manager.getsockname(),
+        "WATCHDOG_USEC": "200000",
+        "ACCORD_LOG_LEVEL": "warning",
+    }
+    command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
+    command += ["--db", str(tmp_path / "accord.db")]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     try:
         first = received(manager, "READY=1")
         assert [m for _, m in first] == ["READY=1"]  # nothing before it is ready
-        # Ready means listening: a request answers at once.
-        assert httpx.get(server.url + "/api/me").status_code == 401
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()  # no retry: listening
+        assert httpx.get(f"http://127.0.0.1:{port}/api/me").status_code == 401
         pings = [m for _, m in received(manager, "WATCHDOG=1") + received(manager, "WATCHDOG=1")]
         assert pings == ["WATCHDOG=1", "WATCHDOG=1"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
     finally:
-        server.stop()
-    assert server.proc is not None and server.proc.returncode == 0
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     rest = [m for _, m in received(manager, "STOPPING=1")]
     assert set(rest) <= {"WATCHDOG=1", "STOPPING=1"}
 
