@@ -24,6 +24,7 @@ from websockets.server import ServerProtocol
 from server.app import create_app
 from server.settings import Settings
 from server.sync import protocol
+from server.sync import rooms as rooms_module
 from server.ws_protocol import SyncProtocol
 from tests.helpers import free_port, make_admin
 
@@ -64,6 +65,42 @@ def test_unloaded_rooms_are_freed(tmp_path: Path) -> None:
         # and they load again from storage
         response = client.get("/api/documents")
         assert len(response.json()["documents"]) == 20
+
+
+def test_database_connections_are_opened_anew_after_a_series_of_unloads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the connections made under load would keep memory of the peak resident, so
+    the release step after unloads opens them anew (`Database.refresh`); the server goes
+    on reading and writing through the new ones."""
+    monkeypatch.setattr(rooms_module, "TRIM_AFTER_SECONDS", 0.1)
+    db = tmp_path / "a.db"
+    token = make_admin(db)
+    settings = Settings(db=str(db), room_unload_seconds=0.2)
+    with TestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        rooms = client.app.state.rooms  # type: ignore[attr-defined]
+        database = client.app.state.db  # type: ignore[attr-defined]
+        document_id = client.post("/api/documents", json={"title": "Doc"}).json()["id"]
+        readers = list(database._readers)
+        with client.websocket_connect(f"/sync/{document_id}") as ws:
+            ws.receive_bytes()
+            doc: Doc[Text] = Doc()
+            doc.get("content", type=Text).insert(0, "texto")
+            ws.send_bytes(protocol.sync_update(doc.get_update()))
+            ws.send_bytes(protocol.sync_step1(b"\x00"))
+            while ws.receive_bytes()[:2] != b"\x00\x01":
+                pass
+        deadline = time.monotonic() + 10
+        while (rooms.open or set(database._readers) & set(readers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert rooms.open == {}
+        assert not set(database._readers) & set(readers), "the readers were not reopened"
+        assert len(database._readers) == len(readers)
+        # reads and writes go on, through the new connections
+        assert client.post("/api/documents", json={"title": "Otro"}).status_code == 201
+        titles = [d["title"] for d in client.get("/api/documents").json()["documents"]]
+        assert sorted(titles) == ["Doc", "Otro"]
 
 
 TRIM_SCRIPT = """

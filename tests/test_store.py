@@ -390,3 +390,44 @@ def test_rows_of_one_statement_are_written_together_and_fail_alone(tmp_path: Pat
             assert list(ids) == list(range(ids[0], ids[0] + 30))
 
     asyncio.run(scenario())
+
+
+def test_refresh_reopens_every_connection_and_loses_no_write(tmp_path: Path) -> None:
+    """`Database.refresh` (run after a series of rooms unloaded) replaces the writer's and
+    every reader's connection; appends queued before, during and after it are all stored,
+    in order, and reads go on working on every reader thread."""
+
+    async def scenario() -> None:
+        async with dbmod.Database(str(tmp_path / "accord.db")) as database:
+            await database.write(lambda c: insert_document(c, DOC))
+            log = UpdateLog(database)
+            old_writer = await database.write(lambda conn: conn)
+            old_readers = list(database._readers)
+            assert len(old_readers) == database.READERS
+
+            before = [log.append(DOC, b"\x00\x00") for _ in range(100)]
+            refreshing = asyncio.ensure_future(database.refresh())
+            during = [log.append(DOC, b"\x00\x00") for _ in range(100)]
+            await refreshing
+            after = [log.append(DOC, b"\x00\x00") for _ in range(100)]
+            ids = await asyncio.gather(*before, *during, *after)
+            assert list(ids) == sorted(set(ids))  # each stored once, in the order sent
+
+            new_writer = await database.write(lambda conn: conn)
+            assert new_writer is not old_writer
+            for conn in [old_writer, *old_readers]:
+                with pytest.raises(sqlite3.ProgrammingError):
+                    conn.execute("SELECT 1")
+            assert len(database._readers) == database.READERS
+            assert not set(map(id, database._readers)) & set(map(id, old_readers))
+            counts = await asyncio.gather(
+                *(
+                    database.read(lambda c: c.execute("SELECT count(*) FROM updates").fetchone()[0])
+                    for _ in range(4 * database.READERS)
+                )
+            )
+            assert set(counts) == {300}
+            stored = await log.load(DOC)
+            assert stored.rows == 300
+
+    asyncio.run(scenario())

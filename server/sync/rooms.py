@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from pycrdt import get_state
 
@@ -40,7 +41,7 @@ class Rooms:
         # it holds edits no version has recorded yet (the app takes an automatic version).
         self.on_quiet: Callable[[Room], Awaitable[object]] | None = None
         self._quiet: dict[str, asyncio.TimerHandle] = {}
-        self._snapshots: set[asyncio.Task[object]] = set()
+        self._snapshots: set[asyncio.Task[Any]] = set()
         self._trim: asyncio.TimerHandle | None = None
 
     async def get(self, document_id: str) -> Room:
@@ -145,6 +146,17 @@ class Rooms:
 
     def _release(self) -> None:
         self._trim = None
+        task = asyncio.create_task(self._reopen_and_release())
+        self._snapshots.add(task)  # awaited by `close`
+        task.add_done_callback(self._snapshots.discard)
+
+    async def _reopen_and_release(self) -> None:
+        # The database's connections first: what they grew at the peak would otherwise keep
+        # memory that the rooms gave back (see `Database.refresh`).
+        try:
+            await self.updates.db.refresh()
+        except Exception:
+            log.warning("reopening the database connections failed; the old ones are kept")
         release_free_memory()
 
     def _compact(self, room: Room) -> None:
