@@ -12,7 +12,9 @@ import threading
 import time
 import warnings
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -34,24 +36,36 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 
-def test_unloaded_rooms_are_freed(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def unloading_app(tmp_path: Path) -> Iterator[TestClient]:
+    """The app, with rooms unloading 0.2 s after their last client leaves, and a client
+    signed in as an admin."""
     db = tmp_path / "a.db"
     token = make_admin(db)
-    settings = Settings(db=str(db), room_unload_seconds=0.2)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(Settings(db=str(db), room_unload_seconds=0.2))) as client:
         client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+
+
+def write_and_wait(ws: Any, text: str) -> None:
+    """Write ``text`` into a just-opened room and wait until the server has committed it."""
+    ws.receive_bytes()  # the server's SyncStep1
+    doc: Doc[Text] = Doc()
+    doc.get("content", type=Text).insert(0, text)
+    ws.send_bytes(protocol.sync_update(doc.get_update()))
+    ws.send_bytes(protocol.sync_step1(b"\x00"))
+    while ws.receive_bytes()[:2] != b"\x00\x01":  # committed: SyncStep2 arrives
+        pass
+
+
+def test_unloaded_rooms_are_freed(tmp_path: Path) -> None:
+    with unloading_app(tmp_path) as client:
         rooms = client.app.state.rooms  # type: ignore[attr-defined]
         refs = []
         for i in range(20):
             document_id = client.post("/api/documents", json={"title": f"Doc {i}"}).json()["id"]
             with client.websocket_connect(f"/sync/{document_id}") as ws:
-                ws.receive_bytes()  # the server's SyncStep1
-                doc: Doc[Text] = Doc()
-                doc.get("content", type=Text).insert(0, "texto " * 2000)
-                ws.send_bytes(protocol.sync_update(doc.get_update()))
-                ws.send_bytes(protocol.sync_step1(b"\x00"))
-                while ws.receive_bytes()[:2] != b"\x00\x01":  # committed: SyncStep2 arrives
-                    pass
+                write_and_wait(ws, "texto " * 2000)
                 room = rooms.open[document_id]
                 refs.append((weakref.ref(room), weakref.ref(room.doc)))
                 del room
@@ -74,23 +88,13 @@ def test_database_connections_are_opened_anew_after_a_series_of_unloads(
     the release step after unloads opens them anew (`Database.refresh`); the server goes
     on reading and writing through the new ones."""
     monkeypatch.setattr(rooms_module, "TRIM_AFTER_SECONDS", 0.1)
-    db = tmp_path / "a.db"
-    token = make_admin(db)
-    settings = Settings(db=str(db), room_unload_seconds=0.2)
-    with TestClient(create_app(settings)) as client:
-        client.headers["Authorization"] = f"Bearer {token}"
+    with unloading_app(tmp_path) as client:
         rooms = client.app.state.rooms  # type: ignore[attr-defined]
         database = client.app.state.db  # type: ignore[attr-defined]
         document_id = client.post("/api/documents", json={"title": "Doc"}).json()["id"]
         readers = list(database._readers)
         with client.websocket_connect(f"/sync/{document_id}") as ws:
-            ws.receive_bytes()
-            doc: Doc[Text] = Doc()
-            doc.get("content", type=Text).insert(0, "texto")
-            ws.send_bytes(protocol.sync_update(doc.get_update()))
-            ws.send_bytes(protocol.sync_step1(b"\x00"))
-            while ws.receive_bytes()[:2] != b"\x00\x01":
-                pass
+            write_and_wait(ws, "texto")
         deadline = time.monotonic() + 10
         while (rooms.open or set(database._readers) & set(readers)) and time.monotonic() < deadline:
             time.sleep(0.05)
