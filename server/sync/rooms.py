@@ -156,7 +156,10 @@ class Rooms:
         try:
             await self.updates.db.refresh()
         except Exception:
-            log.warning("reopening the database connections failed; the old ones are kept")
+            log.warning(
+                "reopening the database connections failed; the old ones are kept",
+                exc_info=True,
+            )
         release_free_memory()
 
     def _compact(self, room: Room) -> None:
