@@ -1,6 +1,7 @@
 """Soak: hours of steady editing must not grow the server's memory.
 
     python -m benchmarks.faults.soak [--minutes 30] [--connections 1000] [--rooms 100]
+                                     [--edits append|replace]
 
 The load of scenario 3 of the benchmarks: ``--connections`` clients over ``--rooms``
 documents, each typing one edit a second and sending its cursor (awareness) once a second,
@@ -11,6 +12,11 @@ the report gives the least-squares slope of RSS over time in MB/hour, over all s
 over those after ``--warmup-seconds`` (when every room is open and the caches are warm).
 Then the clients leave, and the RSS once every room has unloaded is set beside the RSS before
 the load: what the server kept, against how much the documents grew (their stored size).
+
+With ``--edits append`` (the default, scenario 3) each edit adds a word, so the documents
+grow all the time and so does the memory of their open rooms. With ``--edits replace`` each
+edit replaces the client's word with the next one in one transaction, so every document's
+text stays the same length: a slope that stays with this load is not the documents' growth.
 
 Not part of the test suite. Prints a table of samples and writes JSON to benchmarks/results/.
 """
@@ -43,14 +49,16 @@ from benchmarks.faults.common import (
     workdir,
     write_results,
 )
-from server.sync import protocol
+from server.sync import protocol, store
+from server.sync.store import content_of
 
 
 class SoakClient:
     """One connection: edits and cursor once a second each; reconnects if closed."""
 
-    def __init__(self, url: str, seed: int) -> None:
+    def __init__(self, url: str, seed: int, replace: bool = False) -> None:
         self.url = url
+        self.replace = replace
         self.doc: Doc[Text] = Doc()
         self.text = self.doc.get("content", type=Text)
         self.word = WORDS[seed % len(WORDS)]
@@ -98,7 +106,11 @@ class SoakClient:
             await asyncio.sleep(max(0.0, tick - loop.time()))
             tick += 1.0
             before = self.doc.get_state()
-            self.text.insert(len(self.text), self.word)
+            with self.doc.transaction():
+                written = len(self.text)
+                self.text.insert(written, self.word)
+                if self.replace and written:
+                    del self.text[0:written]
             await ws.send(protocol.sync_update(self.doc.get_update(before)))
             self.stats["edits"] += 1
             await asyncio.sleep(0.5)
@@ -110,12 +122,14 @@ class SoakClient:
             self.stats["cursors"] += 1
 
 
-def worker(urls: list[str], seed: int, ready: Any, stop: Event, results: Any) -> None:
+def worker(
+    urls: list[str], seed: int, replace: bool, ready: Any, stop: Event, results: Any
+) -> None:
     """One load-generator process: its share of the connections."""
 
     async def main() -> dict[str, Any]:
         rng = random.Random(seed)
-        clients = [SoakClient(url, seed * 100_000 + i) for i, url in enumerate(urls)]
+        clients = [SoakClient(url, seed * 100_000 + i, replace) for i, url in enumerate(urls)]
         halt = asyncio.Event()
         opened = [asyncio.Event() for _ in clients]
         tasks = []
@@ -174,7 +188,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     ready, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
     shares = [urls[w :: args.workers] for w in range(args.workers)]
     workers = [
-        ctx.Process(target=worker, args=(share, w, ready, stop, results))
+        ctx.Process(target=worker, args=(share, w, args.edits == "replace", ready, stop, results))
         for w, share in enumerate(shares)
     ]
     try:
@@ -196,7 +210,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         load = [results.get(timeout=120) for _ in workers]
         # Every client has gone: once the rooms have unloaded (and their versions are
         # written) and the freed memory is released, what stays is what the server kept.
-        time.sleep(float(env["ACCORD_ROOM_UNLOAD_SECONDS"]) + 20)
+        time.sleep(float(env["ACCORD_ROOM_UNLOAD_SECONDS"]) + args.settle_seconds)
         rss_after_unload = server.rss_mb()
     finally:
         stop.set()
@@ -223,6 +237,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         "rss_idle_before_mb": rss_idle,
         "rss_after_unload_mb": rss_after_unload,
         "stored_bytes": stored_bytes(db),
+        "text_chars": text_lengths(db),
         "slope_mb_per_hour": slope_mb_per_hour(samples),
         "steady_slope_mb_per_hour": slope_mb_per_hour(steady),
         "server_cpu_s": server_cpu,
@@ -234,9 +249,21 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def stored_bytes(db: Path) -> int:
-    """The documents' stored size (their update logs), which grows with every edit."""
+    """The documents' stored size (compacted states and the log rows after them)."""
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        return int(conn.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM updates").fetchone()[0])
+        return int(
+            conn.execute(
+                "SELECT (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM updates)"
+                " + (SELECT COALESCE(SUM(LENGTH(state)), 0) FROM document_states)"
+            ).fetchone()[0]
+        )
+
+
+def text_lengths(db: Path) -> list[int]:
+    """Each document's text length at the end, as a restarted server would load it."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM documents")]
+        return sorted(len(content_of([store.read(conn, i).state])[0]) for i in ids)
 
 
 def report(result: dict[str, Any]) -> str:
@@ -253,7 +280,9 @@ def report(result: dict[str, Any]) -> str:
             f" max {result['rss_max_mb']:.1f} MB; idle before the load"
             f" {result['rss_idle_before_mb']:.1f} MB, after every room unloaded"
             f" {result['rss_after_unload_mb']:.1f} MB; documents stored"
-            f" {result['stored_bytes'] / 1e6:.1f} MB",
+            f" {result['stored_bytes'] / 1e6:.1f} MB; their texts"
+            f" {min(result['text_chars'], default=0)}-{max(result['text_chars'], default=0)}"
+            f" characters ({result['options']['edits']} edits)",
             f"RSS slope: {result['slope_mb_per_hour']:+.1f} MB/hour over all samples; "
             f"{result['steady_slope_mb_per_hour']:+.1f} MB/hour after the warm-up",
             f"server CPU {result['server_cpu_s']:.0f} s; load generator CPU {load['cpu_s']:.0f} s;"
@@ -264,7 +293,7 @@ def report(result: dict[str, Any]) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def options(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--minutes", type=float, default=30.0, help="how long (default 30)")
     p.add_argument("--connections", type=int, default=1000, help="clients (default 1000)")
@@ -275,9 +304,25 @@ def main(argv: list[str] | None = None) -> int:
         "--warmup-seconds", type=float, default=120.0, help="left out of the steady slope"
     )
     p.add_argument(
+        "--edits",
+        choices=("append", "replace"),
+        default="append",
+        help="each edit adds a word (default), or replaces the client's word in place",
+    )
+    p.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=20.0,
+        help="wait after the rooms' unload delay before the RSS after unload is read",
+    )
+    p.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="server setting"
     )
-    result = soak(p.parse_args(argv))
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    result = soak(options(argv))
     print(report(result))
     print(f"\nwrote {write_results('soak', result)}")
     return 0 if result["server_alive_at_end"] else 1
