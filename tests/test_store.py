@@ -431,3 +431,22 @@ def test_refresh_reopens_every_connection_and_loses_no_write(tmp_path: Path) -> 
             assert stored.rows == 300
 
     asyncio.run(scenario())
+
+
+def test_load_now_reads_everything_and_keeps_no_connection(tmp_path: Path) -> None:
+    """The room's crash recovery reads synchronously on the event loop's thread; the
+    connection it reads on is closed afterwards, so every connection the database keeps is
+    one `Database.refresh` opens anew."""
+
+    async def scenario() -> None:
+        async with dbmod.Database(str(tmp_path / "accord.db")) as database:
+            await database.write(lambda c: insert_document(c, DOC))
+            log = UpdateLog(database)
+            await asyncio.gather(*(log.append(DOC, b"\x00\x00") for _ in range(5)))
+            readers = list(database._readers)
+            assert log.load_now(DOC).rows == 5
+            assert log.load_now(DOC) == await log.load(DOC)
+            assert database._readers == readers
+            assert getattr(database._local, "conn", None) is None  # none for this thread
+
+    asyncio.run(scenario())

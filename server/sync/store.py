@@ -9,13 +9,14 @@ exactly the same text and state vector as replaying the log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from dataclasses import dataclass
 
 from pycrdt import Doc, Text, get_state, merge_updates
 
-from server.db import Database, Row
+from server.db import Database, Row, connect
 from server.errors import InvalidPayload
 from server.sync.protocol import parse_state_vector
 from server.sync.structs import update_clocks
@@ -200,9 +201,12 @@ class UpdateLog:
         return await self.db.read(lambda conn: read(conn, document_id))
 
     def load_now(self, document_id: str) -> Stored:
-        """Read synchronously; only for recovering a room after a crash of its Doc."""
-        conn = self.db.reader()
-        return read(conn, document_id)
+        """Read synchronously; only for recovering a room after a crash of its Doc.
+
+        On a connection of its own, closed at once: a pooled one would belong to the event
+        loop's thread for good, and `Database.refresh` would never open it anew."""
+        with contextlib.closing(connect(self.db.path)) as conn:
+            return read(conn, document_id)
 
     def append(self, document_id: str, update: bytes) -> asyncio.Future[int]:
         return self.db.writer.submit(Row(APPEND, (document_id, update)))
