@@ -27,15 +27,18 @@ from server.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+BUSY_TIMEOUT_MS = 30_000
 
 
 def connect(path: str) -> sqlite3.Connection:
     """A connection with Accord's pragmas: WAL, synchronous=FULL, foreign keys."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return conn
 
 
@@ -140,12 +143,37 @@ class Row:
 Queued = tuple[Job | Row | _Reopen, asyncio.Future[Any]]
 
 
+# Under steady writing the passive checkpoints never catch up with the writer, so SQLite never
+# starts the WAL over and it grows without end (a soak with 1,000 writers grew it by ~4 MB a
+# second). Past this many frames (64 MiB of 4 KiB pages) the writer runs a RESTART
+# checkpoint between two commits; the WAL starts over and is cut back to WAL_SIZE_LIMIT.
+WAL_RESTART_FRAMES = 16_384
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+# How long that checkpoint may wait for readers still on the old WAL (a backup, say) before
+# it gives up until the next time: the writer waits with it.
+WAL_RESTART_WAIT_MS = 50
+
+
 class Writer:
     """The single writer: runs jobs in grouped transactions on its own thread."""
 
-    def __init__(self, path: str, group_ms: float = 2.0) -> None:
+    def __init__(
+        self,
+        path: str,
+        group_ms: float = 2.0,
+        *,
+        wal_restart_frames: int = WAL_RESTART_FRAMES,
+        wal_size_limit: int = WAL_SIZE_LIMIT,
+        checkpoint_seconds: float = 1.0,
+    ) -> None:
         self.path = path
         self.group_seconds = group_ms / 1000
+        self.wal_restart_frames = wal_restart_frames
+        self.wal_size_limit = wal_size_limit
+        self.checkpoint_seconds = checkpoint_seconds
+        self._checkpointing = threading.Lock()  # one checkpoint at a time, no busy-waiting
+        self._restart_wal = threading.Event()
+        self.wal_restarts = 0
         self._queue: queue.SimpleQueue[Queued | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._checkpointer: threading.Thread | None = None
@@ -162,6 +190,8 @@ class Writer:
         # that commit's updates. A separate thread runs them instead (WAL lets it proceed
         # while the writer commits).
         conn.execute("PRAGMA wal_autocheckpoint=0")
+        # When the WAL starts over, the writer cuts the file back to this size.
+        conn.execute(f"PRAGMA journal_size_limit={int(self.wal_size_limit)}")
         return conn
 
     def start(self) -> None:
@@ -187,19 +217,49 @@ class Writer:
             self._thread.join()
             self._thread = None
 
-    def _checkpoint(self, interval: float = 1.0) -> None:
+    def _checkpoint(self) -> None:
         conn = connect(self.path)
         # One cursor for good: `conn.execute` would make one per checkpoint, each leaving a
         # weak reference in the connection until 200 more are made (see `Database.refresh`).
         cursor = conn.cursor()
         try:
-            while not self._stopping.wait(interval):
+            while not self._stopping.wait(self.checkpoint_seconds):
                 try:
-                    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    with self._checkpointing:
+                        _, frames, _ = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                        cursor.fetchall()
                 except sqlite3.Error:
                     log.warning("a WAL checkpoint failed; the next one will retry", exc_info=True)
+                else:
+                    if frames >= self.wal_restart_frames:
+                        self._restart_wal.set()  # the writer does it between two commits
         finally:
             conn.close()
+
+    def _restart(self, conn: sqlite3.Connection) -> None:
+        """Copy what the passive checkpoints have not yet copied, wait (briefly) until no
+        reader is on the WAL, so the next commit writes the WAL from its start and cuts the
+        file back to ``wal_size_limit``. Between two commits: only this thread writes."""
+        self._restart_wal.clear()
+        started = time.perf_counter()
+        with self._checkpointing:
+            conn.execute(f"PRAGMA busy_timeout={WAL_RESTART_WAIT_MS}")
+            try:
+                busy, frames, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()[0]
+            except sqlite3.Error:
+                log.warning("a WAL restart failed; the next one will retry", exc_info=True)
+                return
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if busy:
+            log.info("the WAL could not start over yet (%d frames, readers on it)", frames)
+        else:
+            self.wal_restarts += 1
+            log.info(
+                "the WAL starts over: %d frames, written to the database in %.1f ms",
+                frames,
+                (time.perf_counter() - started) * 1000,
+            )
 
     def submit(self, job: Job | Row | _Reopen) -> asyncio.Future[Any]:
         """Queue ``job(conn)``; the future resolves once its transaction is committed."""
@@ -246,6 +306,8 @@ class Writer:
                 self._commit(conn, jobs)
             if reopen:  # after the commit: what was queued before it is written first
                 conn = self._reopen(conn, reopen)
+            if self._restart_wal.is_set():
+                self._restart(conn)
             # Done jobs must not stay referenced while the thread waits for the next one:
             # their closures hold rooms, which would stay in memory after they unload.
             first = item = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 import sqlite3
 import time
@@ -450,3 +451,40 @@ def test_load_now_reads_everything_and_keeps_no_connection(tmp_path: Path) -> No
             assert getattr(database._local, "conn", None) is None  # none for this thread
 
     asyncio.run(scenario())
+
+
+def test_the_wal_starts_over_under_steady_writing(tmp_path: Path) -> None:
+    """Under steady writing (and reading) the passive checkpoints never catch up, so SQLite
+    never starts the WAL over and the file grows without end (~27 MB here). Past
+    `wal_restart_frames` the writer runs a RESTART checkpoint between two commits; the WAL
+    starts over and is cut back to `wal_size_limit`. Every write is kept; reads go on."""
+    path = tmp_path / "accord.db"
+    wal = tmp_path / "accord.db-wal"
+
+    async def scenario() -> tuple[int, list[int]]:
+        database = dbmod.Database(str(path), group_ms=0)
+        database.writer.wal_restart_frames = 64
+        database.writer.wal_size_limit = 256 * 1024
+        database.writer.checkpoint_seconds = 0.05
+        async with database:
+            await database.write(lambda c: insert_document(c, DOC))
+            log = UpdateLog(database)
+            payload = bytes(3000)  # each commit writes a page of its own and more
+            sizes, written = [], 0
+            count = lambda c: c.execute("SELECT count(*) FROM updates").fetchone()[0]  # noqa: E731
+            while written < 4_000:
+                await asyncio.gather(
+                    *(log.append(DOC, payload) for _ in range(10)), database.read(count)
+                )
+                written += 10
+                sizes.append(wal.stat().st_size)
+            assert await database.read(count) == written
+            return database.writer.wal_restarts, sizes
+
+    restarts, sizes = asyncio.run(scenario())
+    assert restarts >= 3
+    assert max(sizes) < 8 * 1024 * 1024
+    cut_back = [after for before, after in itertools.pairwise(sizes) if after < before]
+    assert cut_back and min(cut_back) <= 256 * 1024
+    with contextlib.closing(sqlite3.connect(path)) as conn:  # the stop folded the WAL in
+        assert conn.execute("SELECT count(*) FROM updates").fetchone()[0] == 4_000

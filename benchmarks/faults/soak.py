@@ -29,6 +29,7 @@ import contextlib
 import json
 import multiprocessing as mp
 import random
+import re
 import resource
 import sqlite3
 import sys
@@ -197,11 +198,16 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         connected = sum(ready.get(timeout=900) for _ in workers)
         print(f"{connected} connections open; soaking for {args.minutes} min", file=sys.stderr)
         samples: list[tuple[float, float]] = []
+        wal_sizes: list[int] = []
         started = time.monotonic()
         cpu_start = server.cpu_seconds()
         while (elapsed := time.monotonic() - started) < args.minutes * 60:
             samples.append((elapsed, server.rss_mb()))
-            print(f"{elapsed:7.0f} s  RSS {samples[-1][1]:.1f} MB", file=sys.stderr)
+            wal_sizes.append(wal_bytes(db))
+            print(
+                f"{elapsed:7.0f} s  RSS {samples[-1][1]:.1f} MB  WAL {wal_sizes[-1] / 1e6:.1f} MB",
+                file=sys.stderr,
+            )
             time.sleep(min(args.interval, max(0.0, args.minutes * 60 - elapsed)))
         samples.append((time.monotonic() - started, server.rss_mb()))
         server_cpu = server.cpu_seconds() - cpu_start
@@ -236,6 +242,9 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         "rss_max_mb": max(m for _, m in samples),
         "rss_idle_before_mb": rss_idle,
         "rss_after_unload_mb": rss_after_unload,
+        "wal_max_bytes": max(wal_sizes),
+        "wal_end_bytes": wal_sizes[-1],
+        "wal_restarts": len(re.findall("the WAL starts over", server.log.read_text())),
         "stored_bytes": stored_bytes(db),
         "text_chars": text_lengths(db),
         "slope_mb_per_hour": slope_mb_per_hour(samples),
@@ -246,6 +255,12 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         "frames_received_per_s": totals["frames"] / seconds,
         "load": totals,
     }
+
+
+def wal_bytes(db: Path) -> int:
+    """The size of the database's write-ahead log file (0 when there is none)."""
+    wal = db.with_name(db.name + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
 
 
 def stored_bytes(db: Path) -> int:
@@ -283,6 +298,9 @@ def report(result: dict[str, Any]) -> str:
             f" {result['stored_bytes'] / 1e6:.1f} MB; their texts"
             f" {min(result['text_chars'], default=0)}-{max(result['text_chars'], default=0)}"
             f" characters ({result['options']['edits']} edits)",
+            f"WAL file: at most {result['wal_max_bytes'] / 1e6:.1f} MB,"
+            f" {result['wal_end_bytes'] / 1e6:.1f} MB at the end;"
+            f" started over {result['wal_restarts']} times (with ACCORD_LOG_LEVEL=info)",
             f"RSS slope: {result['slope_mb_per_hour']:+.1f} MB/hour over all samples; "
             f"{result['steady_slope_mb_per_hour']:+.1f} MB/hour after the warm-up",
             f"server CPU {result['server_cpu_s']:.0f} s; load generator CPU {load['cpu_s']:.0f} s;"
