@@ -157,20 +157,13 @@ WAL_RESTART_WAIT_MS = 50
 class Writer:
     """The single writer: runs jobs in grouped transactions on its own thread."""
 
-    def __init__(
-        self,
-        path: str,
-        group_ms: float = 2.0,
-        *,
-        wal_restart_frames: int = WAL_RESTART_FRAMES,
-        wal_size_limit: int = WAL_SIZE_LIMIT,
-        checkpoint_seconds: float = 1.0,
-    ) -> None:
+    def __init__(self, path: str, group_ms: float = 2.0) -> None:
         self.path = path
         self.group_seconds = group_ms / 1000
-        self.wal_restart_frames = wal_restart_frames
-        self.wal_size_limit = wal_size_limit
-        self.checkpoint_seconds = checkpoint_seconds
+        # Read when the writer starts (tests set smaller ones).
+        self.wal_restart_frames = WAL_RESTART_FRAMES
+        self.wal_size_limit = WAL_SIZE_LIMIT
+        self.checkpoint_seconds = 1.0
         self._checkpointing = threading.Lock()  # one checkpoint at a time, no busy-waiting
         self._restart_wal = threading.Event()
         self.wal_restarts = 0
@@ -226,8 +219,9 @@ class Writer:
             while not self._stopping.wait(self.checkpoint_seconds):
                 try:
                     with self._checkpointing:
-                        _, frames, _ = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                        cursor.fetchall()
+                        _, frames, _ = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[
+                            0
+                        ]
                 except sqlite3.Error:
                     log.warning("a WAL checkpoint failed; the next one will retry", exc_info=True)
                 else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import random
 import sqlite3
 import time
@@ -488,3 +489,48 @@ def test_the_wal_starts_over_under_steady_writing(tmp_path: Path) -> None:
     assert cut_back and min(cut_back) <= 256 * 1024
     with contextlib.closing(sqlite3.connect(path)) as conn:  # the stop folded the WAL in
         assert conn.execute("SELECT count(*) FROM updates").fetchone()[0] == 4_000
+
+
+def test_a_reader_on_the_wal_does_not_hold_up_the_writer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A long read (a backup, say) keeps the WAL from starting over; the writer's RESTART
+    checkpoint waits for it only briefly and gives up, and every commit goes on. Once the
+    reader has left, the WAL starts over at the next try."""
+    path = tmp_path / "accord.db"
+
+    async def scenario() -> tuple[int, int]:
+        database = dbmod.Database(str(path), group_ms=0)
+        database.writer.wal_restart_frames = 64
+        database.writer.checkpoint_seconds = 0.05
+        async with database:
+            await database.write(lambda c: insert_document(c, DOC))
+            log = UpdateLog(database)
+            reader = sqlite3.connect(path, isolation_level=None)
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM updates").fetchall()  # holds its snapshot
+            written = 0
+            while written < 1_000:
+                await asyncio.gather(*(log.append(DOC, bytes(3000)) for _ in range(10)))
+                written += 10
+                await asyncio.sleep(0.005)  # room for the checkpointer's turns
+            held = database.writer.wal_restarts
+            reader.execute("COMMIT")
+            reader.close()
+            while database.writer.wal_restarts == held:
+                await asyncio.gather(*(log.append(DOC, bytes(3000)) for _ in range(10)))
+                written += 10
+                await asyncio.sleep(0.005)
+            assert (
+                await database.read(
+                    lambda c: c.execute("SELECT count(*) FROM updates").fetchone()[0]
+                )
+                == written
+            )
+            return held, database.writer.wal_restarts
+
+    caplog.set_level(logging.INFO, logger="server.db")
+    held, after = asyncio.run(scenario())
+    assert held == 0
+    assert "the WAL could not start over yet" in caplog.text  # it tried, and gave up
+    assert after >= 1
