@@ -1,4 +1,4 @@
-"""What the durable commit costs: Accord's own writer (`server.db.Writer`, its thread, its
+"""What the durable commit costs: Accord's own writer (`server.writer.Writer`, its thread, its
 pragmas, its grouping) appending one small update at a time, as a room does, and the time
 from ``submit`` until the event loop sees the commit done (queue, commit with its
 ``fdatasync`` of the WAL, hand-back to the loop).
@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.faults.common import machine, setup_database, table, workdir, write_results
-from server import db
-from server.db import Row, Writer
+from server import writer as writer_module
 from server.sync.store import APPEND
+from server.writer import Row, Writer
 
 UPDATE = bytes(range(30))  # the size of a one-character Yjs update, give or take
 
@@ -67,18 +67,18 @@ def sync_level(synchronous: str) -> Iterator[None]:
     if synchronous == "FULL":
         yield
         return
-    shipped = db.connect
+    shipped = writer_module.connect
 
     def connect(path: str) -> sqlite3.Connection:
         conn = shipped(path)
         conn.execute(f"PRAGMA synchronous={synchronous}")
         return conn
 
-    db.connect = connect
+    writer_module.connect = connect  # the name the writer opens its connection with
     try:
         yield
     finally:
-        db.connect = shipped
+        writer_module.connect = shipped
 
 
 async def run_once(path: Path, synchronous: str, rate: float, seconds: float) -> dict[str, Any]:

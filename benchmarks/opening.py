@@ -116,7 +116,7 @@ def store_history(server: ServerProcess, room: str, updates: list[bytes], raw: b
     """Accord: the log as the server would hold it after these edits, compacted by its own
     verified compaction every ``compact_after_updates`` (1,000) rows; or, ``raw``, never
     compacted (the worst case: every row replayed at open)."""
-    from server.db import transaction
+    from server.connection import transaction
     from server.sync import store
 
     step = len(updates) if raw else 1000

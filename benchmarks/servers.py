@@ -81,14 +81,14 @@ class ServerProcess:
         if self.kind != "accord":
             return [f"{title}-{i}-{os.urandom(4).hex()}" for i in range(count)]
         from server import documents
-        from server.db import transaction
+        from server.connection import transaction
 
         with transaction(self.db) as conn:
             return [documents.create(conn, f"{title} {i}", self.user_id).id for i in range(count)]
 
     def store_log(self, room: str, updates: list[bytes]) -> None:
         """Accord only: append ``updates`` to the document's stored log, as edits would."""
-        from server.db import transaction
+        from server.connection import transaction
 
         with transaction(self.db) as conn:
             conn.executemany(
@@ -144,7 +144,7 @@ class ServerProcess:
 def bench_token(db: str) -> tuple[int, str]:
     """An admin with an API token in a fresh database: the load generator authenticates."""
     from server import people, sessions
-    from server.db import transaction
+    from server.connection import transaction
 
     with transaction(db) as conn:
         user_id = people.add_user(

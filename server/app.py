@@ -36,7 +36,8 @@ from server import (
     sessions,
 )
 from server.auth import COOKIE, RateLimit
-from server.db import Database, server_secret
+from server.connection import server_secret
+from server.db import Database
 from server.errors import HTTPError
 from server.events import Hub
 from server.security import SecurityHeaders

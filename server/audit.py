@@ -6,9 +6,10 @@ in the same transaction as the change it records (`append` takes the caller's co
 refuses one outside a transaction): the change and its record commit or roll back together.
 
 Appends cannot fork the chain. Every write transaction is ``BEGIN IMMEDIATE`` (the server's
-single writer thread in `server.db.Writer`, and `server.db.transaction` for the command line),
-so reading the head and inserting the next entry happen under SQLite's one write lock; and the
-table itself refuses a second entry with the same ``seq`` or the same ``prev_hash``.
+single writer thread in `server.writer.Writer`, and `server.connection.transaction` for the
+command line), so reading the head and inserting the next entry happen under SQLite's one
+write lock; and the table itself refuses a second entry with the same ``seq`` or the same
+``prev_hash``.
 
 Whoever can write the database file can still rewrite the whole chain from some entry onward,
 or cut entries off its end; only a head hash kept elsewhere (``accord audit verify --head``)

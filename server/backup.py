@@ -11,7 +11,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from server.db import connect
+from server.connection import connect
 from server.errors import AccordError
 
 

@@ -1,4 +1,4 @@
-"""The database schema, as named migrations applied in order (`server.db.migrate` records
+"""The database schema, as named migrations applied in order (`server.connection.migrate` records
 each in ``_migrations``). A migration is never edited once released: add a new one."""
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from server import audit, documents, members, people, sessions
-from server.db import connect, migrate
-from server.db import transaction as db_transaction
+from server.connection import connect, migrate
+from server.connection import transaction as db_transaction
 from server.errors import AccordError
 from server.settings import Settings
 

@@ -286,7 +286,7 @@ class Person:
 def _database(server: Server) -> Iterator[Any]:
     """A write transaction on the server's SQLite file, beside the running server (WAL; the
     server reads memberships on every request and re-checks open sockets every second)."""
-    from server.db import transaction
+    from server.connection import transaction
 
     with transaction(str(server.db)) as conn:
         yield conn

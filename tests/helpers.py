@@ -48,7 +48,7 @@ def stamped(state: dict[str, object], user_id: int = 1, name: str = "Admin") -> 
 def make_admin(db_path: Path | str) -> str:
     """An admin account in the database file, and an API token for it (returned)."""
     from server import people, sessions
-    from server.db import transaction
+    from server.connection import transaction
 
     with transaction(str(db_path)) as conn:
         user = people.user_by_email(conn, ADMIN_EMAIL)

@@ -25,7 +25,7 @@ import websockets
 from pycrdt import Doc, Text
 
 from server import documents, members, people, sessions
-from server.db import transaction
+from server.connection import transaction
 from server.sync import protocol
 from server.sync.store import EMPTY_UPDATE
 from tests.helpers import ROOT, Server, SyncClient

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from server import audit
-from server.db import transaction
+from server.connection import transaction
 from tests.helpers import ROOT, Server
 from tests.people_helpers import (
     Person,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import durability
-from server import db
+from server import connection
 
 
 @pytest.mark.parametrize("synchronous", ["FULL", "OFF"])
@@ -25,5 +25,5 @@ def test_a_short_round_measures_what_it_names(tmp_path: Path, synchronous: str) 
     assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT count(*) FROM updates").fetchone() == (50,)
-    with contextlib.closing(db.connect(str(path))) as conn:  # the shipped level is back
+    with contextlib.closing(connection.connect(str(path))) as conn:  # the shipped level is back
         assert conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL

@@ -1,4 +1,4 @@
-"""Unit tests of the update log (server/sync/store.py) and the migrations (server/db.py)."""
+"""Unit tests of the update log (server/sync/store.py) and the migrations (server/connection.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from pycrdt import Doc, Text, merge_updates
 
-from server import db as dbmod
+from server import connection as dbmod
+from server.db import Database
 from server.sync import store
 from server.sync.store import EMPTY_UPDATE, CompactionMismatch, Stored, UpdateLog
 
@@ -337,7 +338,7 @@ def test_update_log_on_a_database(tmp_path: Path) -> None:
     updates, expected = history(SAMPLES["cjk"])
 
     async def scenario() -> None:
-        async with dbmod.Database(str(tmp_path / "accord.db")) as database:
+        async with Database(str(tmp_path / "accord.db")) as database:
             await database.write(lambda c: insert_document(c, DOC))
             log = UpdateLog(database)
             ids = await asyncio.gather(*(log.append(DOC, u) for u in updates))
@@ -360,7 +361,7 @@ def test_rows_of_one_statement_are_written_together_and_fail_alone(tmp_path: Pat
     and every other append of its commit is stored with the right id."""
 
     async def scenario() -> None:
-        async with dbmod.Database(str(tmp_path / "accord.db")) as database:
+        async with Database(str(tmp_path / "accord.db")) as database:
             await database.write(lambda c: insert_document(c, DOC))
             log = UpdateLog(database)
             writer = database.writer
@@ -400,7 +401,7 @@ def test_refresh_reopens_every_connection_and_loses_no_write(tmp_path: Path) -> 
     in order, and reads go on working on every reader thread."""
 
     async def scenario() -> None:
-        async with dbmod.Database(str(tmp_path / "accord.db")) as database:
+        async with Database(str(tmp_path / "accord.db")) as database:
             await database.write(lambda c: insert_document(c, DOC))
             log = UpdateLog(database)
             old_writer = await database.write(lambda conn: conn)
@@ -441,7 +442,7 @@ def test_load_now_reads_everything_and_keeps_no_connection(tmp_path: Path) -> No
     one `Database.refresh` opens anew."""
 
     async def scenario() -> None:
-        async with dbmod.Database(str(tmp_path / "accord.db")) as database:
+        async with Database(str(tmp_path / "accord.db")) as database:
             await database.write(lambda c: insert_document(c, DOC))
             log = UpdateLog(database)
             await asyncio.gather(*(log.append(DOC, b"\x00\x00") for _ in range(5)))
@@ -463,7 +464,7 @@ def test_the_wal_starts_over_under_steady_writing(tmp_path: Path) -> None:
     wal = tmp_path / "accord.db-wal"
 
     async def scenario() -> tuple[int, list[int]]:
-        database = dbmod.Database(str(path), group_ms=0)
+        database = Database(str(path), group_ms=0)
         database.writer.wal_restart_frames = 64
         database.writer.wal_size_limit = 256 * 1024
         database.writer.checkpoint_seconds = 0.05
@@ -500,7 +501,7 @@ def test_a_reader_on_the_wal_does_not_hold_up_the_writer(
     path = tmp_path / "accord.db"
 
     async def scenario() -> tuple[int, int]:
-        database = dbmod.Database(str(path), group_ms=0)
+        database = Database(str(path), group_ms=0)
         database.writer.wal_restart_frames = 64
         database.writer.checkpoint_seconds = 0.05
         async with database:
@@ -529,7 +530,7 @@ def test_a_reader_on_the_wal_does_not_hold_up_the_writer(
             )
             return held, database.writer.wal_restarts
 
-    caplog.set_level(logging.INFO, logger="server.db")
+    caplog.set_level(logging.INFO, logger="server.writer")
     held, after = asyncio.run(scenario())
     assert held == 0
     assert "the WAL could not start over yet" in caplog.text  # it tried, and gave up

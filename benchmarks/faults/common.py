@@ -48,7 +48,7 @@ def setup_database(db: Path, documents: int) -> tuple[str, list[str]]:
     tests/helpers.make_admin) and ``documents`` documents the admin chairs."""
     from server import documents as docs
     from server import people, sessions
-    from server.db import transaction
+    from server.connection import transaction
 
     with transaction(str(db)) as conn:
         user_id = people.add_user(
@@ -63,7 +63,7 @@ def stored_state_vectors(db: Path, document_ids: Sequence[str]) -> dict[str, byt
     """Per document, the state vector of what storage holds (what a restarted server loads),
     read straight from the database file. Each is the state vector of a Doc the stored
     content was applied to, so it counts only what actually integrates."""
-    from server.db import connect
+    from server.connection import connect
     from server.sync import store
 
     conn = connect(str(db))

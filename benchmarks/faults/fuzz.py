@@ -421,7 +421,7 @@ def _tail_after_header(frame: bytes) -> bytes:
 def add_member(db: Path, document_ids: list[str], role: str) -> str:
     """A new person with ``role`` in ``document_ids``; return their token."""
     from server import members, people, sessions
-    from server.db import transaction
+    from server.connection import transaction
 
     with transaction(str(db)) as conn:
         user_id = people.add_user(

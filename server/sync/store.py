@@ -16,10 +16,12 @@ from dataclasses import dataclass
 
 from pycrdt import Doc, Text, get_state, merge_updates
 
-from server.db import Database, Row, connect
+from server.connection import connect
+from server.db import Database
 from server.errors import InvalidPayload
 from server.sync.protocol import parse_state_vector
 from server.sync.structs import update_clocks
+from server.writer import Row
 
 log = logging.getLogger(__name__)
 
