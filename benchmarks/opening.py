@@ -11,6 +11,10 @@
 - ``open1mb-x100``: 100 clients open a 1 MB document at the same moment; the time until all
   are synced, and the server's peak RSS. For Accord this is a cold open too (one compacted
   1 MB state row).
+- ``reconnect1000``: 1,000 connections to an open room with a small document, 50 at a time
+  (as everyone comes back after a network cut), each closed once synced: the time from
+  connecting until synced (p50, p99), and the server's CPU per connection. For Accord each
+  connection is also authenticated (its token and its role looked up in SQLite).
 """
 
 from __future__ import annotations
@@ -192,3 +196,41 @@ async def run_crowd_open(server: ServerProcess, name: str, clients: int = 100) -
     }
     await close_all(crowd + holders)
     return row
+
+
+async def run_reconnect(
+    server: ServerProcess, name: str, connections: int = 1000, together: int = 50
+) -> dict[str, object]:
+    (room,) = server.new_rooms(1, name)
+    holder = BenchClient(server.room_url(room))  # the room stays open throughout
+    await holder.connect()
+    holder.send(protocol.sync_update(merge_updates(*typing_log(2_000))))
+    await holder.roundtrip()
+    times: list[float] = []
+
+    async def one() -> None:
+        client = BenchClient(server.room_url(room))
+        start = time.perf_counter()
+        await client.connect(timeout=60)
+        times.append((client.synced_at - start) * 1000)
+        await client.close()
+
+    cpu0, load0 = server.cpu_seconds(), cpu_now()
+    start = time.perf_counter()
+    for first in range(0, connections, together):
+        await asyncio.gather(*(one() for _ in range(min(together, connections - first))))
+    seconds = time.perf_counter() - start
+    cpu = server.cpu_seconds() - cpu0
+    await holder.close()
+    times.sort()
+    return {
+        "scenario": name,
+        "server": server.kind,
+        "connections": connections,
+        "synced_p50_ms": percentile(times, 0.5),
+        "synced_p99_ms": percentile(times, 0.99),
+        "seconds": round(seconds, 2),
+        "server_cpu_ms_per_connection": round(cpu * 1000 / connections, 3),
+        "server_cpu_s": round(cpu, 2),
+        "loadgen_cpu_s": round(cpu_now() - load0, 2),
+    }

@@ -3,6 +3,7 @@ socket only), the Origin check for sockets, and the login rate limit."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -32,30 +33,46 @@ def _bearer(connection: HTTPConnection) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-async def identify(
-    connection: HTTPConnection, db: Database, allow_query_token: bool = False
-) -> Identity | None:
+@dataclass(frozen=True)
+class Credential:
+    """What a request presents: an API token or a session cookie's secret."""
+
+    kind: str  # "token" or "session"
+    secret: str
+
+    def user(self, conn: sqlite3.Connection) -> User | None:
+        """Whom it belongs to, if it is valid (not revoked, not expired, not removed)."""
+        if self.kind == "token":
+            user_id = sessions.token_user(conn, self.secret)
+        else:
+            user_id = sessions.session_user(conn, self.secret)
+        return None if user_id is None else people.user_by_id(conn, user_id)
+
+    def identity(self, user: User) -> Identity:
+        if self.kind == "token":
+            return Identity(user, None, digest(self.secret))
+        return Identity(user, digest(self.secret), None)
+
+
+def credential_of(connection: HTTPConnection, allow_query_token: bool = False) -> Credential | None:
     token = _bearer(connection)
     if token is None and allow_query_token:
         token = connection.query_params.get("token")
     if token:
-        user_id = await db.read(lambda conn: sessions.token_user(conn, token))
-        kind = "token"
-        secret = token
-    else:
-        secret = connection.cookies.get(COOKIE) or ""
-        if not secret:
-            return None
-        user_id = await db.read(lambda conn: sessions.session_user(conn, secret))
-        kind = "session"
-    if user_id is None:
+        return Credential("token", token)
+    secret = connection.cookies.get(COOKIE)
+    return Credential("session", secret) if secret else None
+
+
+async def identify(
+    connection: HTTPConnection, db: Database, allow_query_token: bool = False
+) -> Identity | None:
+    """Who is asking, in one read of the database (or none without a credential)."""
+    credential = credential_of(connection, allow_query_token)
+    if credential is None:
         return None
-    user = await db.read(lambda conn: people.user_by_id(conn, user_id))
-    if user is None:
-        return None
-    if kind == "token":
-        return Identity(user, None, digest(secret))
-    return Identity(user, digest(secret), None)
+    user = await db.read(credential.user)
+    return None if user is None else credential.identity(user)
 
 
 async def require(connection: HTTPConnection) -> Identity:

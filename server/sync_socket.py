@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import sqlite3
 
 from starlette.websockets import WebSocket, WebSocketState
 
 from server import documents, members
-from server.auth import identify, origin_allowed
+from server.auth import Credential, credential_of, origin_allowed
 from server.db import Database
 from server.errors import (
     DocumentNotFound,
@@ -116,15 +117,16 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         log.warning("refused a sync upgrade from a foreign origin")
         await websocket.close(1008, "origin not allowed")  # before accept: HTTP 403
         return
-    identity = await identify(websocket, db, allow_query_token=True)
+    credential = credential_of(websocket, allow_query_token=True)
+    user, role = None, None
+    if credential is not None:  # who, and their role here, in one read
+        user, role = await db.read(lambda conn: _user_and_role(conn, credential, document_id))
     await websocket.accept()
-    if identity is None:
+    if user is None or credential is None:
         error: SyncError = NotSignedIn("sign in first")
         await websocket.close(error.close_code, error.message)
         return
-    role = None
-    if documents.valid_id(document_id):
-        role = await db.read(lambda conn: members.role_of(conn, document_id, identity.user.id))
+    identity = credential.identity(user)
     if role is None:  # missing, or not yours: the same answer
         error = DocumentNotFound("document not found")
         await websocket.close(error.close_code, error.message)
@@ -157,6 +159,15 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         if peer.closing:  # let the close frame go out; the keepalive ping bounds this wait
             await peer.finished()
         await peer.stop()
+
+
+def _user_and_role(
+    conn: sqlite3.Connection, credential: Credential, document_id: str
+) -> tuple[User | None, str | None]:
+    user = credential.user(conn)
+    if user is None or not documents.valid_id(document_id):
+        return user, None
+    return user, members.role_of(conn, document_id, user.id)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
