@@ -386,9 +386,12 @@ def test_line_numbers_in_the_editor_and_the_rendered_view(
     expect(preview.locator("p[data-line='9']")).to_have_text("Otro párrafo.")
     expect(preview.locator("h1")).to_have_attribute("data-line", "1")
     expect(preview.locator("li").nth(1)).to_have_attribute("data-line", "7")
-    gutter = preview.locator("p[data-line='3']").evaluate(
-        "el => getComputedStyle(el, '::before').content"
+    # The gutter's number comes from the stylesheet: wait for it to apply (a loaded machine
+    # can run the app's script first), rather than read the style at one instant.
+    ana.page.wait_for_function(
+        """() => getComputedStyle(
+            document.querySelector("#preview p[data-line='3']"), "::before"
+        ).content === '"3"'"""
     )
-    assert gutter == '"3"'
     numbers = ana.page.locator(".cm-lineNumbers .cm-gutterElement", has_text=re.compile(r"^9$"))
     expect(numbers).to_have_count(1)

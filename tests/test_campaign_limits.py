@@ -32,7 +32,9 @@ def check_row(row: dict[str, Any]) -> None:
 # The slow consumer's short version is test_a_slow_consumer_of_big_frames_is_closed_before_
 # memory_grows below (and tests/test_slow_client.py): the campaign's own client, paused for
 # long, does not reliably read its close frame back (see docs/operations.md).
-@pytest.mark.parametrize("case", ["frame-17mb", "awareness-100k", "flood", "unauthenticated"])
+@pytest.mark.parametrize(
+    "case", ["frame-17mb", "awareness-100k", "flood", "unauthenticated", "reconnect"]
+)
 def test_limit(case: str) -> None:
     check_row(run_case(case, quick=True))
 

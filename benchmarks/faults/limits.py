@@ -1,6 +1,6 @@
 """Limits campaign: abusive clients against a live `accord serve`, one case at a time.
 
-    python -m benchmarks.faults.limits [--case NAME ...] [--quick]
+    python -m benchmarks.faults.limits [--case NAME ...] [--quick] [--rounds N] [--env NAME=VALUE]
 
 Cases (each on a fresh server and database):
 
@@ -11,6 +11,9 @@ Cases (each on a fresh server and database):
   for 10 seconds;
 - ``unauthenticated``: 1,000 connection attempts without a token or with a bad one must each
   be refused (4401, or HTTP 403 before the upgrade);
+- ``reconnect``: 1,000 signed-in connections to a document, 50 at a time (everyone coming
+  back after a network cut), each closed once the server's first sync message arrives; every
+  one must be served;
 - ``slow-consumer``: a client that never reads while its room is busy must be closed with
   1013 once its send queue is full (``ACCORD_SEND_QUEUE_MESSAGES`` frames or
   ``ACCORD_SEND_QUEUE_BYTES`` bytes), with the server's memory bounded meanwhile.
@@ -176,6 +179,34 @@ async def unauthenticated(case: Case, attempts: int = 1000) -> dict[str, Any]:
     return {"attempts": attempts, "close_codes": dict(codes), "ok": refused == attempts}
 
 
+async def reconnect(case: Case, connections: int = 1000) -> dict[str, Any]:
+    connections = 100 if case.quick else connections
+    served: Counter[str] = Counter()
+
+    async def one() -> None:
+        ws = await connect(case.url())
+        try:
+            first = await asyncio.wait_for(ws.recv(), 60)  # the server's SyncStep1
+            served[
+                "synced" if isinstance(first, bytes) and first[:2] == b"\x00\x00" else "other"
+            ] += 1
+        finally:
+            await ws.close()
+
+    semaphore = asyncio.Semaphore(50)
+
+    async def limited() -> None:
+        async with semaphore:
+            await one()
+
+    await asyncio.gather(*(limited() for _ in range(connections)))
+    return {
+        "connections": connections,
+        "served": dict(served),
+        "ok": served["synced"] == connections,
+    }
+
+
 async def slow_consumer(case: Case) -> dict[str, Any]:
     """A client that never reads while a writer replaces a 64 KB paste, 50 times a second:
     the server must close it (1013) once its queue is full, in frames or in bytes
@@ -219,6 +250,7 @@ CASES: dict[str, Callable[[Case], Coroutine[Any, Any, dict[str, Any]]]] = {
     "awareness-100k": awareness_100k,
     "flood": flood,
     "unauthenticated": unauthenticated,
+    "reconnect": reconnect,
     "slow-consumer": slow_consumer,
 }
 
@@ -303,11 +335,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", action="append", choices=sorted(CASES))
     parser.add_argument("--quick", action="store_true", help="short versions (as in the tests)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat each case")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="server setting"
+    )
     args = parser.parse_args()
+    settings = dict(item.split("=", 1) for item in args.env)
     rows = []
     for name in args.case or list(CASES):
-        rows.append(run_case(name, args.quick, CASE_ENV.get(name)))
-        print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+        for _ in range(args.rounds):
+            rows.append(run_case(name, args.quick, {**CASE_ENV.get(name, {}), **settings}))
+            rows[-1]["server_env"] = settings
+            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"limits-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
