@@ -115,3 +115,26 @@ def test_a_storm_of_connections_is_served_whole_while_a_room_edits(tmp_path: Pat
         assert "Traceback" not in server.logs()
     finally:
         server.stop()
+
+
+def test_connections_that_leave_while_they_wait_are_dropped_quietly(tmp_path: Path) -> None:
+    """Clients that send a request and hang up at once, 200 together with one admission a
+    turn: most leave while they wait. None of them disturbs the server, which still answers."""
+    server = Server(tmp_path / "accord.db", env={"ACCORD_ADMIT_PER_TURN": "1"}).start()
+    try:
+
+        async def hang_up() -> None:
+            _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET /api/me HTTP/1.1\r\nHost: x\r\n\r\n")
+            writer.transport.abort()  # gone before any answer
+
+        async def scenario() -> None:
+            await asyncio.gather(*(hang_up() for _ in range(200)))
+
+        asyncio.run(scenario())
+        response = httpx.get(server.url + "/api/me", headers=server.headers, timeout=30)
+        assert response.status_code == 200
+        assert server.alive()
+        assert "Traceback" not in server.logs()
+    finally:
+        server.stop()
