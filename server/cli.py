@@ -146,7 +146,6 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server import logs
-    from server.admission import admitting
     from server.app import create_app
     from server.ws_protocol import SyncProtocol
 
@@ -167,7 +166,6 @@ def serve_command(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        http=admitting(settings.admit_per_turn),  # httptools; a few new connections a turn
         ws=SyncProtocol,  # websockets-sansio with a synchronous send for the sync endpoint
         ws_max_size=settings.max_message_bytes,
         ws_per_message_deflate=False,

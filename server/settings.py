@@ -57,12 +57,6 @@ class Settings:
     saved_notice_ms: float = setting(
         200.0, "Least time between two 'saved' notices (state vectors) sent to one client."
     )
-    admit_per_turn: int = setting(
-        4,
-        "New connections whose first request is handled in one turn of the event loop; the "
-        "rest wait for the next turn, so a storm of connections cannot hold up open ones. "
-        "0 admits every connection at once.",
-    )
     allowed_origins: str = setting(
         "",
         "Extra browser origins allowed to open the sync socket, comma-separated "
