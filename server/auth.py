@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import Literal
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
@@ -37,7 +38,7 @@ def _bearer(connection: HTTPConnection) -> str | None:
 class Credential:
     """What a request presents: an API token or a session cookie's secret."""
 
-    kind: str  # "token" or "session"
+    kind: Literal["token", "session"]
     secret: str
 
     def user(self, conn: sqlite3.Connection) -> User | None:

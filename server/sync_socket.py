@@ -118,15 +118,15 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         await websocket.close(1008, "origin not allowed")  # before accept: HTTP 403
         return
     credential = credential_of(websocket, allow_query_token=True)
-    user, role = None, None
+    identity, role = None, None
     if credential is not None:  # who, and their role here, in one read
         user, role = await db.read(lambda conn: _user_and_role(conn, credential, document_id))
+        identity = None if user is None else credential.identity(user)
     await websocket.accept()
-    if user is None or credential is None:
+    if identity is None:
         error: SyncError = NotSignedIn("sign in first")
         await websocket.close(error.close_code, error.message)
         return
-    identity = credential.identity(user)
     if role is None:  # missing, or not yours: the same answer
         error = DocumentNotFound("document not found")
         await websocket.close(error.close_code, error.message)

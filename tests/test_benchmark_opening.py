@@ -21,4 +21,4 @@ def test_every_reconnection_is_synced_and_counted() -> None:
     assert stored == 1  # the holder's document: what every connection was synced with
     assert row["connections"] == 60
     assert 0 < row["synced_p50_ms"] <= row["synced_p99_ms"]
-    assert row["server_cpu_ms_per_connection"] >= 0
+    assert row["server_cpu_ms_per_connection"] > 0  # measured, from the server's own CPU time

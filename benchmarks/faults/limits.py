@@ -31,7 +31,7 @@ import contextlib
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,6 +154,20 @@ async def flood(case: Case, rate: float = 10_000, seconds: float = 10) -> dict[s
     }
 
 
+async def in_flight(
+    attempt: Callable[[int], Awaitable[None]], count: int, at_once: int = 50
+) -> None:
+    """``attempt(0)`` ... ``attempt(count - 1)``, ``at_once`` of them in flight: each one
+    that ends starts the next, so the server sees a steady stream."""
+    semaphore = asyncio.Semaphore(at_once)
+
+    async def limited(i: int) -> None:
+        async with semaphore:
+            await attempt(i)
+
+    await asyncio.gather(*(limited(i) for i in range(count)))
+
+
 async def unauthenticated(case: Case, attempts: int = 1000) -> dict[str, Any]:
     attempts = 100 if case.quick else attempts
     codes: Counter[str] = Counter()
@@ -168,13 +182,7 @@ async def unauthenticated(case: Case, attempts: int = 1000) -> dict[str, Any]:
             return
         codes[str(await close_code(ws, 30))] += 1
 
-    semaphore = asyncio.Semaphore(50)
-
-    async def limited(i: int) -> None:
-        async with semaphore:
-            await attempt(i)
-
-    await asyncio.gather(*(limited(i) for i in range(attempts)))
+    await in_flight(attempt, attempts)
     refused = sum(n for code, n in codes.items() if code in ("4401", "HTTP 403"))
     return {"attempts": attempts, "close_codes": dict(codes), "ok": refused == attempts}
 
@@ -183,7 +191,7 @@ async def reconnect(case: Case, connections: int = 1000) -> dict[str, Any]:
     connections = 100 if case.quick else connections
     served: Counter[str] = Counter()
 
-    async def one() -> None:
+    async def one(_: int) -> None:
         ws = await connect(case.url())
         try:
             first = await asyncio.wait_for(ws.recv(), 60)  # the server's SyncStep1
@@ -193,13 +201,7 @@ async def reconnect(case: Case, connections: int = 1000) -> dict[str, Any]:
         finally:
             await ws.close()
 
-    semaphore = asyncio.Semaphore(50)
-
-    async def limited() -> None:
-        async with semaphore:
-            await one()
-
-    await asyncio.gather(*(limited() for _ in range(connections)))
+    await in_flight(one, connections)
     return {
         "connections": connections,
         "served": dict(served),
