@@ -17,15 +17,26 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server import audit, comments, documents, exports, members, people, verify, versions
+from server import (
+    audit,
+    comments,
+    documents,
+    exports,
+    members,
+    people,
+    ratifications,
+    verify,
+    versions,
+)
 from server.api import read_json
 from server.auth import identify, require
 from server.db import Database
 from server.errors import BadRequest, Forbidden, NotFound
 from server.i18n import DEFAULT
 from server.people import Organization
+from server.ratifications import Ratification
 from server.render import render
-from server.versions import Ratification, Version
+from server.versions import Version
 
 MAX_VERIFY = 20 * 1024 * 1024
 FORMATS = {"md": "markdown", "markdown": "markdown", "html": "html", "pdf": "pdf"}
@@ -81,7 +92,7 @@ def ratification_json(
     public: bool = False,
 ) -> dict[str, Any]:
     version = versions.get_by_id(conn, ratified.version_id)
-    records = versions.adoptions(conn, ratified.document_id)
+    records = ratifications.adoptions(conn, ratified.document_id)
     recorders = comments.people_by_id(
         conn, {a.recorded_by for history in records.values() for a in history}
     )
@@ -90,7 +101,7 @@ def ratification_json(
     def adoption_json(org: Organization) -> dict[str, Any]:
         history = records.get(org.id, [])
 
-        def one(a: versions.Adoption) -> dict[str, Any]:
+        def one(a: ratifications.Adoption) -> dict[str, Any]:
             who = recorders.get(a.recorded_by)
             return {
                 "decision": a.decision,
@@ -117,7 +128,7 @@ def ratification_json(
         )
         return {"organization": org_json(org), **latest, "history": [one(a) for a in history[1:]]}
 
-    slug = versions.publication(conn, ratified.document_id)
+    slug = ratifications.publication(conn, ratified.document_id)
     body: dict[str, Any] = {
         "document_id": ratified.document_id,
         "title": ratified.title,
@@ -203,7 +214,7 @@ async def _ratified_text(request: Request) -> tuple[Database, int, Ratification]
     document_id = request.path_params["document_id"]
     if not documents.valid_id(document_id):
         raise NotFound("ratified text not found")
-    found = await db.read(lambda conn: versions.ratification(conn, document_id))
+    found = await db.read(lambda conn: ratifications.ratification(conn, document_id))
     if found is None:
         raise NotFound("ratified text not found")
     return db, identity.user.id, found
@@ -214,7 +225,7 @@ async def list_ratified(request: Request) -> Response:
     db: Database = request.app.state.db
 
     def read(conn: sqlite3.Connection) -> dict[str, Any]:
-        status = versions.adoption_status(conn)
+        status = ratifications.adoption_status(conn)
         organizations = people.organizations(conn)
         short = {o.id: o.short_name for o in organizations}
         return {
@@ -231,7 +242,7 @@ async def list_ratified(request: Request) -> Response:
                         for o in organizations
                     },
                 }
-                for r in versions.ratifications(conn)
+                for r in ratifications.ratifications(conn)
             ],
             "organizations": [org_json(o) for o in organizations],
         }
@@ -281,7 +292,7 @@ async def record_adoption(request: Request) -> Response:
                 "only the document's chairs, admins, and that organization's chairs and "
                 "delegates of the document record its adoption"
             )
-        adoption = versions.record_adoption(
+        adoption = ratifications.record_adoption(
             conn, ratified.document_id, organization.id, data, user_id
         )
         details = {
@@ -308,7 +319,7 @@ async def set_public(request: Request) -> Response:
         role = members.role_of(conn, ratified.document_id, user_id)
         if not members.can_manage(role):
             raise Forbidden("only the document's chairs publish it")
-        slug = versions.publish(conn, ratified.document_id, value, user_id)
+        slug = ratifications.publish(conn, ratified.document_id, value, user_id)
         actor = audit.actor_of(conn, user_id)
         audit.append(conn, actor, "document.publish", ratified.document_id, {"public": value})
         return slug
@@ -322,8 +333,8 @@ async def public_text(request: Request) -> Response:
     slug = request.path_params["slug"]
 
     def read(conn: sqlite3.Connection) -> dict[str, Any]:
-        document_id = versions.published(conn, slug) if len(slug) <= 64 else None
-        ratified = versions.ratification(conn, document_id) if document_id else None
+        document_id = ratifications.published(conn, slug) if len(slug) <= 64 else None
+        ratified = ratifications.ratification(conn, document_id) if document_id else None
         if ratified is None:
             raise NotFound("ratified text not found")
         return ratification_json(conn, ratified, None, public=True)
@@ -352,9 +363,11 @@ async def verify_file(request: Request) -> Response:
         raise BadRequest("send the file's bytes as the request body")
 
     def known(conn: sqlite3.Connection) -> dict[str, Ratification]:
-        found = versions.by_hash(conn)
+        found = ratifications.by_hash(conn)
         if identity is None:
-            found = {h: r for h, r in found.items() if versions.publication(conn, r.document_id)}
+            found = {
+                h: r for h, r in found.items() if ratifications.publication(conn, r.document_id)
+            }
         return found
 
     return JSONResponse(check(data, await db.read(known)))

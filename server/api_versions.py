@@ -19,7 +19,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server import audit, comments, documents, exports, members, people, verify, versions
+from server import (
+    audit,
+    comments,
+    documents,
+    exports,
+    members,
+    people,
+    ratifications,
+    verify,
+    versions,
+)
 from server.api import find, read_json
 from server.api_ratified import (
     COMMITTEE,
@@ -320,7 +330,7 @@ def document_json(conn: sqlite3.Connection, document_id: str, role: str) -> dict
 async def ratify(request: Request) -> Response:
     db, rooms, user_id, document, role = await _member(request)
     _require(members.can_manage(role), "only the document's chairs ratify")
-    decision = versions.Decision.from_json(await read_json(request))
+    decision = ratifications.Decision.from_json(await read_json(request))
     if document.status != "review":
         if document.status == "ratified":
             raise Conflict("this text is already ratified")
@@ -331,7 +341,7 @@ async def ratify(request: Request) -> Response:
         markdown, state = room.text, room.doc.get_state()
 
         def write(conn: sqlite3.Connection) -> dict[str, Any]:
-            ratified = versions.ratify(
+            ratified = ratifications.ratify(
                 conn, document.id, decision, markdown=markdown, state_vector=state, by=user_id
             )
             details = {
@@ -354,7 +364,7 @@ async def start_revision(request: Request) -> Response:
     _require(members.can_manage(role), "only the document's chairs start a revision")
 
     def write(conn: sqlite3.Connection) -> documents.Document:
-        ratified = versions.ratification(conn, document.id)
+        ratified = ratifications.ratification(conn, document.id)
         if ratified is None:
             raise Conflict("only a ratified text can be revised")
         if documents.revised_by(conn, document.id) is not None:
@@ -367,7 +377,7 @@ async def start_revision(request: Request) -> Response:
         return draft
 
     draft = await db.write(write)
-    ratified_text = await db.read(lambda conn: versions.ratification(conn, document.id))
+    ratified_text = await db.read(lambda conn: ratifications.ratification(conn, document.id))
     assert ratified_text is not None
     async with rooms.borrow(draft.id) as room:
         room.edit(lambda text: text.insert(0, ratified_text.markdown), author=user_id)

@@ -244,14 +244,14 @@ def backup_command(args: argparse.Namespace) -> int:
 
 def verify_command(args: argparse.Namespace) -> int:
     """Exit 0 if the file is a ratified text (or one of its exports), 1 if not."""
-    from server import api_ratified, versions
+    from server import api_ratified, ratifications
 
     try:
         data = Path(args.path).read_bytes()
     except OSError as exc:
         return people_cli.fail(f"cannot read {args.path}: {exc.strerror}")
     with people_cli.database(args) as conn:
-        known = versions.by_hash(conn)
+        known = ratifications.by_hash(conn)
     answer = api_ratified.check(data, known)
     match = answer["match"]
     if match is None:
