@@ -50,7 +50,7 @@ async def find(db: Database, document_id: str, user_id: int) -> tuple[documents.
         document = documents.get(conn, document_id)
         return (document, role) if document is not None and role is not None else None
 
-    found = await db.read(lookup)
+    found = await db.lookup(lookup)
     if found is None:
         raise NotFound("document not found")
     return found

@@ -56,7 +56,7 @@ class Context:
         return cls(request, identity.user.id, document.id, role)
 
     async def viewer(self) -> Viewer:
-        decide, writable = await self.db.read(self.review_settings)
+        decide, writable = await self.db.lookup(self.review_settings)
         return Viewer(self.user_id, self.role, decide, writable)
 
     def review_settings(self, conn: sqlite3.Connection) -> tuple[bool, bool]:
@@ -103,7 +103,7 @@ async def publish(ctx: Context, thread_id: int) -> dict[str, Any]:
     """Tell everyone with the document open; answer the caller with the same thread."""
     thread = await ctx.db.read(lambda c: comments.thread(c, ctx.document_id, thread_id))
     placement = (await placements(ctx, [thread]))[thread.id]
-    decide, writable = await ctx.db.read(ctx.review_settings)
+    decide, writable = await ctx.db.lookup(ctx.review_settings)
 
     def build(listener: Listener) -> dict[str, Any]:
         viewer = Viewer(listener.user_id, listener.role, decide, writable)
@@ -417,7 +417,7 @@ async def events(request: Request) -> Response:
         identity = await identify(request, ctx.db)
         if identity is None or identity.user.id != ctx.user_id:
             return False
-        role = await ctx.db.read(lambda c: members.role_of(c, ctx.document_id, ctx.user_id))
+        role = await ctx.db.lookup(lambda c: members.role_of(c, ctx.document_id, ctx.user_id))
         if role is None:
             return False
         listener.role = role

@@ -79,7 +79,7 @@ async def sign_out(request: Request) -> Response:
 async def me(request: Request) -> Response:
     identity = await require(request)
     db: Database = request.app.state.db
-    return JSONResponse(await db.read(lambda conn: me_json(conn, identity)))
+    return JSONResponse(await db.lookup(lambda conn: me_json(conn, identity)))
 
 
 async def update_me(request: Request) -> Response:

@@ -72,7 +72,7 @@ async def identify(
     credential = credential_of(connection, allow_query_token)
     if credential is None:
         return None
-    user = await db.read(credential.user)
+    user = await db.lookup(credential.user)
     return None if user is None else credential.identity(user)
 
 

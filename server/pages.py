@@ -70,7 +70,7 @@ async def editor_page(request: Request) -> Response:
     identity = await identify(request, db)
     if identity is None:
         return to_login(request)
-    role = documents.valid_id(document_id) and await db.read(
+    role = documents.valid_id(document_id) and await db.lookup(
         lambda conn: members.role_of(conn, document_id, identity.user.id)
     )
     if not role:  # missing, or not yours: the same page

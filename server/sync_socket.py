@@ -120,7 +120,7 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     credential = credential_of(websocket, allow_query_token=True)
     identity, role = None, None
     if credential is not None:  # who, and their role here, in one read
-        user, role = await db.read(lambda conn: _user_and_role(conn, credential, document_id))
+        user, role = await db.lookup(lambda conn: _user_and_role(conn, credential, document_id))
         identity = None if user is None else credential.identity(user)
     await websocket.accept()
     if identity is None:

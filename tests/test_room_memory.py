@@ -93,6 +93,7 @@ def test_database_connections_are_opened_anew_after_a_series_of_unloads(
         database = client.app.state.db  # type: ignore[attr-defined]
         document_id = client.post("/api/documents", json={"title": "Doc"}).json()["id"]
         readers = list(database._readers)
+        lookups = database._lookups
         with client.websocket_connect(f"/sync/{document_id}") as ws:
             write_and_wait(ws, "texto")
         deadline = time.monotonic() + 10
@@ -101,6 +102,7 @@ def test_database_connections_are_opened_anew_after_a_series_of_unloads(
         assert rooms.open == {}
         assert not set(database._readers) & set(readers), "the readers were not reopened"
         assert len(database._readers) == len(readers)
+        assert database._lookups is not None and database._lookups is not lookups
         # reads and writes go on, through the new connections
         assert client.post("/api/documents", json={"title": "Otro"}).status_code == 201
         titles = [d["title"] for d in client.get("/api/documents").json()["documents"]]

@@ -1,0 +1,103 @@
+"""`Database.lookup`: small reads by key run at once on the event loop's own connection,
+never write, never wait on a lock there, and go to a reader thread when SQLite is busy."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from server import people
+from server.connection import connect
+from server.db import Database
+
+
+def add_person(conn: sqlite3.Connection, email: str) -> int:
+    return people.add_user(conn, email, "Persona", None, None, password_hash="not-a-hash")
+
+
+def test_a_lookup_runs_on_the_event_loop_and_sees_every_commit(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Database(str(tmp_path / "accord.db")) as db:
+            loop_thread = threading.current_thread()
+            threads: list[threading.Thread] = []
+
+            def find(conn: sqlite3.Connection, user_id: int) -> str | None:
+                threads.append(threading.current_thread())
+                user = people.user_by_id(conn, user_id)
+                return None if user is None else user.email
+
+            for n in range(5):  # each commit is seen by the next lookup, with no wait
+                email = f"p{n}@example.org"
+                user_id = await db.write(functools.partial(add_person, email=email))
+                assert await db.lookup(functools.partial(find, user_id=user_id)) == email
+            assert threads == [loop_thread] * 5
+            await db.read(lambda c: find(c, 1))
+            assert threads[-1] is not loop_thread  # while `read` hops to a reader thread
+
+    asyncio.run(main())
+
+
+def test_a_lookup_cannot_write(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Database(str(tmp_path / "accord.db")) as db:
+            calls: list[threading.Thread] = []
+
+            def write(conn: sqlite3.Connection) -> int:
+                calls.append(threading.current_thread())
+                return add_person(conn, "x@example.org")
+
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                await db.lookup(write)
+            assert len(calls) == 1  # refused there, not retried elsewhere
+            assert await db.read(lambda c: people.user_by_email(c, "x@example.org")) is None
+
+    asyncio.run(main())
+
+
+def test_a_busy_lookup_goes_to_a_reader_thread_and_the_loop_never_waits(tmp_path: Path) -> None:
+    """A job that SQLite answers busy on the loop's connection is run again by a reader
+    thread, which waits for the lock; meanwhile the event loop goes on."""
+
+    async def main() -> None:
+        path = str(tmp_path / "accord.db")
+        async with Database(path) as db:
+            user_id = await db.write(lambda c: add_person(c, "a@example.org"))
+            holder = connect(path)  # another process's writer, say, holding the lock
+            blocked = connect(path)
+            blocked.execute("PRAGMA busy_timeout=0")
+            threads: list[threading.Thread] = []
+
+            def job(conn: sqlite3.Connection) -> str | None:
+                threads.append(threading.current_thread())
+                if len(threads) == 1:  # a real SQLITE_BUSY, raised inside the job
+                    blocked.execute("BEGIN IMMEDIATE")
+                user = people.user_by_id(conn, user_id)
+                return None if user is None else user.email
+
+            holder.execute("BEGIN IMMEDIATE")
+            try:
+                found = await db.lookup(job)
+                # An error that is not "busy" is not retried.
+                with pytest.raises(sqlite3.OperationalError, match="no such table"):
+                    await db.lookup(lambda c: c.execute("SELECT * FROM nothing_here").fetchall())
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+                blocked.close()
+            assert found == "a@example.org"
+            assert threads[0] is threading.current_thread()
+            assert threads[1] is not threading.current_thread()
+            assert len(threads) == 2
+
+    asyncio.run(main())
+
+
+def test_a_lookup_before_the_database_opens_is_an_error(tmp_path: Path) -> None:
+    db = Database(str(tmp_path / "accord.db"))
+    with pytest.raises(RuntimeError, match="not open"):
+        asyncio.run(db.lookup(lambda c: 1))
