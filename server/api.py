@@ -74,8 +74,9 @@ async def list_documents(request: Request) -> JSONResponse:
     identity = await require(request)
     db: Database = request.app.state.db
     user_id = identity.user.id
-    found = await db.read(lambda conn: documents.list_for(conn, user_id))
-    unread = await db.read(lambda conn: comments.unread_counts(conn, user_id))
+    found, unread = await db.read(  # one trip to a reader thread for both
+        lambda conn: (documents.list_for(conn, user_id), comments.unread_counts(conn, user_id))
+    )
     return JSONResponse(
         {
             "documents": [
@@ -108,8 +109,9 @@ async def get_document(request: Request) -> JSONResponse:
     db: Database = request.app.state.db
     document, role = await find(db, request.path_params["document_id"], identity.user.id)
     markdown = await current_text(request.app.state.rooms, document.id)
-    fresh = await db.read(lambda conn: documents.get(conn, document.id))
-    revised = await db.read(lambda conn: documents.revised_by(conn, document.id))
+    fresh, revised = await db.lookup(
+        lambda conn: (documents.get(conn, document.id), documents.revised_by(conn, document.id))
+    )
     return JSONResponse(
         {
             "id": document.id,

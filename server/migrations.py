@@ -253,4 +253,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "0008_documents_by_revision",
+        # Opening a document asks whether a draft revises it (`documents.revised_by`): a
+        # lookup on the event loop's connection, so by index, not a scan of every document.
+        """
+        CREATE INDEX documents_by_revision ON documents(revision_of, created_at);
+        """,
+    ),
 ]

@@ -4,16 +4,25 @@ never write, never wait on a lock there, and go to a reader thread when SQLite i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
+import websockets
 
 from server import people
+from server.app import create_app
 from server.connection import connect
 from server.db import Database
+from server.settings import Settings
+from server.ws_protocol import SyncProtocol
+from tests.helpers import free_port, make_admin
 
 
 def add_person(conn: sqlite3.Connection, email: str) -> int:
@@ -101,3 +110,48 @@ def test_a_lookup_before_the_database_opens_is_an_error(tmp_path: Path) -> None:
     db = Database(str(tmp_path / "accord.db"))
     with pytest.raises(RuntimeError, match="not open"):
         asyncio.run(db.lookup(lambda c: 1))
+
+
+def test_every_read_on_the_event_loop_is_served_by_an_index(tmp_path: Path) -> None:
+    """What runs on the lookup connection runs on the event loop, so it must find its rows
+    by key or index, never scan a table: each statement that requests and a sync connection
+    run there (a real uvicorn, in a thread) is traced and its query plan read."""
+    db_path = tmp_path / "a.db"
+    token = make_admin(db_path)
+    app = create_app(Settings(db=str(db_path)))
+    port = free_port()
+    config = uvicorn.Config(app, port=port, ws=SyncProtocol, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    statements: list[str] = []
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
+            document_id = http.post("/api/documents", json={"title": "Protocolo"}).json()["id"]
+            app.state.db._lookups.set_trace_callback(statements.append)
+            doc = f"/api/documents/{document_id}"
+            for path in ("/api/me", doc, f"{doc}/comments", f"/documents/{document_id}"):
+                assert http.get(path).status_code == 200, path
+
+        async def sync() -> bytes:
+            url = f"ws://127.0.0.1:{port}/sync/{document_id}?token={token}"
+            async with websockets.connect(url) as ws:
+                first = await ws.recv()
+                assert isinstance(first, bytes)
+                return first
+
+        assert asyncio.run(sync())[:2] == b"\x00\x00"  # accepted: the server's SyncStep1
+    finally:
+        server.should_exit = True
+        thread.join(20)
+    selects = sorted({s for s in statements if s.lstrip().upper().startswith("SELECT")})
+    assert len(selects) >= 6, selects  # the person, their role, the document, /api/me...
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        for sql in selects:
+            plan = [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+            scans = [step for step in plan if step.startswith("SCAN")]
+            assert not scans, f"{sql}\n{plan}"
