@@ -22,7 +22,7 @@ from server.connection import connect
 from server.db import Database
 from server.settings import Settings
 from server.ws_protocol import SyncProtocol
-from tests.helpers import free_port, make_admin
+from tests.helpers import ADMIN_EMAIL, free_port, make_admin
 
 
 def add_person(conn: sqlite3.Connection, email: str) -> int:
@@ -136,6 +136,10 @@ def test_every_read_on_the_event_loop_is_served_by_an_index(tmp_path: Path) -> N
             doc = f"/api/documents/{document_id}"
             for path in ("/api/me", doc, f"{doc}/comments", f"/documents/{document_id}"):
                 assert http.get(path).status_code == 200, path
+        with httpx.Client(base_url=base) as browser:  # signed in with a session cookie
+            login = {"email": ADMIN_EMAIL, "password": "test-password-123"}
+            assert browser.post("/api/session", json=login).status_code == 200
+            assert browser.get("/api/me").status_code == 200
 
         async def sync() -> bytes:
             url = f"ws://127.0.0.1:{port}/sync/{document_id}?token={token}"
@@ -149,7 +153,8 @@ def test_every_read_on_the_event_loop_is_served_by_an_index(tmp_path: Path) -> N
         server.should_exit = True
         thread.join(20)
     selects = sorted({s for s in statements if s.lstrip().upper().startswith("SELECT")})
-    assert len(selects) >= 6, selects  # the person, their role, the document, /api/me...
+    assert len(selects) >= 7, selects  # the person (by token, by session), their role...
+    assert any("FROM sessions" in s for s in selects) and any("FROM tokens" in s for s in selects)
     with contextlib.closing(sqlite3.connect(db_path)) as conn:
         for sql in selects:
             plan = [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
