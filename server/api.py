@@ -10,7 +10,7 @@ from pycrdt import Doc, Text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from server import audit, comments, documents, members
+from server import audit, documents, members, notices
 from server.auth import require
 from server.db import Database
 from server.errors import BadRequest, Forbidden, NotFound
@@ -75,7 +75,7 @@ async def list_documents(request: Request) -> JSONResponse:
     db: Database = request.app.state.db
     user_id = identity.user.id
     found, unread = await db.read(  # one trip to a reader thread for both
-        lambda conn: (documents.list_for(conn, user_id), comments.unread_counts(conn, user_id))
+        lambda conn: (documents.list_for(conn, user_id), notices.unread_counts(conn, user_id))
     )
     return JSONResponse(
         {

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server import audit, comments, documents, members
+from server import audit, comments, documents, members, notices
 from server.anchors import Resolver, Unknown, decode
 from server.api import find, read_json
 from server.auth import identify, require
@@ -405,7 +405,7 @@ async def settings(request: Request) -> Response:
 
 async def mark_read(request: Request) -> Response:
     ctx = await Context.of(request)
-    await ctx.db.write(lambda c: comments.mark_read(c, ctx.user_id, ctx.document_id))
+    await ctx.db.write(lambda c: notices.mark_read(c, ctx.user_id, ctx.document_id))
     return JSONResponse({"unread": 0})
 
 

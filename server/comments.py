@@ -1,5 +1,5 @@
-"""Comments and suggestions: threads anchored to the text, their replies, mentions, unread
-notices, and who may do what.
+"""Comments and suggestions: threads anchored to the text, their replies, and who may do
+what. Mentions and unread notices are `server.notices`.
 
 They live in SQLite, not in the shared Y.Doc, so a reviewer never needs write access to the
 text. A thread's anchor is a pair of Yjs relative positions (see `server.anchors`); where the
@@ -8,11 +8,11 @@ anchored text is now is computed when the thread is read (`Placement`).
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from server import notices
 from server.documents import now
 from server.errors import BadRequest, Forbidden, NotFound
 
@@ -339,7 +339,7 @@ def create_thread(
         (document_id, kind, author_id, body, anchor[0], anchor[1], quote, replacement, now()),
     )
     comment_id = int(cursor.lastrowid or 0)
-    _notify_mentions(conn, document_id, comment_id, author_id, body)
+    notices.notify_mentions(conn, document_id, comment_id, author_id, body)
     return comment_id
 
 
@@ -355,13 +355,13 @@ def add_reply(
         (document_id, thread_id, "reply", author_id, body, now()),
     )
     reply_id = int(cursor.lastrowid or 0)
-    mentioned = _notify_mentions(conn, document_id, reply_id, author_id, body)
+    mentioned = notices.notify_mentions(conn, document_id, reply_id, author_id, body)
     # everyone who took part in the thread, or was named in it, hears of the reply (once,
     # even if also mentioned in it)
     participants = {root.author.id} | {r.author.id for r in root.replies}
     participants |= {m["id"] for c in [root, *root.replies] for m in c.mentions}
     for user_id in participants - mentioned - {author_id}:
-        _notice(conn, user_id, document_id, reply_id, "reply")
+        notices.notice(conn, user_id, document_id, reply_id, "reply")
     return reply_id
 
 
@@ -370,7 +370,7 @@ def edit_body(conn: sqlite3.Connection, target: Comment, author_id: int, body: s
         "UPDATE comments SET body = ?, edited_at = ? WHERE id = ?", (body, now(), target.id)
     )
     conn.execute("DELETE FROM mentions WHERE comment_id = ?", (target.id,))
-    _notify_mentions(conn, target.document_id, target.id, author_id, body)
+    notices.notify_mentions(conn, target.document_id, target.id, author_id, body)
 
 
 def remove(conn: sqlite3.Connection, target: Comment, by: int) -> None:
@@ -390,80 +390,6 @@ def set_status(conn: sqlite3.Connection, target: Comment, status: str, by: int |
     conn.execute(
         "UPDATE comments SET status = ?, status_by = ?, status_at = ? WHERE id = ?",
         (status, by, now() if by is not None else None, target.id),
-    )
-
-
-# -- mentions and notices ----------------------------------------------------------------
-
-
-def mentioned_members(conn: sqlite3.Connection, document_id: str, body: str) -> set[int]:
-    """Members named as ``@Name`` in the body (case-insensitive; the longest name wins where
-    one name starts another)."""
-    if "@" not in body:
-        return set()
-    rows = conn.execute(
-        "SELECT u.id, u.name FROM memberships m JOIN users u ON u.id = m.user_id "
-        "WHERE m.document_id = ? AND u.removed_at IS NULL",
-        (document_id,),
-    ).fetchall()
-    found: set[int] = set()
-    lowered = body.casefold()
-    taken: list[tuple[int, int]] = []
-    for user_id, name in sorted(rows, key=lambda r: -len(r[1])):
-        pattern = re.compile("@" + re.escape(name.casefold()) + r"(?![\w])")
-        for match in pattern.finditer(lowered):
-            span = match.span()
-            if any(a <= span[0] < b for a, b in taken):
-                continue
-            taken.append(span)
-            found.add(user_id)
-    return found
-
-
-def _notify_mentions(
-    conn: sqlite3.Connection, document_id: str, comment_id: int, author_id: int, body: str
-) -> set[int]:
-    mentioned = mentioned_members(conn, document_id, body)
-    for user_id in mentioned:
-        conn.execute(
-            "INSERT OR IGNORE INTO mentions (comment_id, user_id) VALUES (?, ?)",
-            (comment_id, user_id),
-        )
-        if user_id != author_id:
-            _notice(conn, user_id, document_id, comment_id, "mention")
-    return mentioned
-
-
-def _notice(
-    conn: sqlite3.Connection, user_id: int, document_id: str, comment_id: int, kind: str
-) -> None:
-    already = conn.execute(
-        "SELECT 1 FROM notices WHERE user_id = ? AND comment_id = ? AND read_at IS NULL",
-        (user_id, comment_id),
-    ).fetchone()
-    if already is None:
-        conn.execute(
-            "INSERT INTO notices (user_id, document_id, comment_id, kind, created_at) "
-            "VALUES (?,?,?,?,?)",
-            (user_id, document_id, comment_id, kind, now()),
-        )
-
-
-def unread_counts(conn: sqlite3.Connection, user_id: int) -> dict[str, int]:
-    """Unread notices per document, only for documents the person still belongs to."""
-    rows = conn.execute(
-        "SELECT n.document_id, count(*) FROM notices n JOIN memberships m "
-        "ON m.document_id = n.document_id AND m.user_id = n.user_id "
-        "WHERE n.user_id = ? AND n.read_at IS NULL GROUP BY n.document_id",
-        (user_id,),
-    ).fetchall()
-    return {str(doc): int(count) for doc, count in rows}
-
-
-def mark_read(conn: sqlite3.Connection, user_id: int, document_id: str) -> None:
-    conn.execute(
-        "UPDATE notices SET read_at = ? WHERE user_id = ? AND document_id = ? AND read_at IS NULL",
-        (now(), user_id, document_id),
     )
 
 
