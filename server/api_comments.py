@@ -1,13 +1,10 @@
 """The JSON API of review: comment threads, suggestions, their live events and unread notices.
+Deciding on suggestions is `server.api_suggestions`.
 
 Who may do what (enforced here, whatever the browser shows):
 
 - chairs, delegates and reviewers comment, suggest, reply, resolve and reopen; observers read;
-- authors edit their own comments; authors or chairs remove them (a chair's removal shows);
-- chairs accept or reject suggestions, and delegates too where a chair allows it.
-
-Accepting a suggestion edits the live text through the room (`Room.edit`): one CRDT edit,
-stored before it is broadcast, like any delegate's keystroke.
+- authors edit their own comments; authors or chairs remove them (a chair's removal shows).
 """
 
 from __future__ import annotations
@@ -308,98 +305,6 @@ async def _set_comment_status(request: Request, status: str) -> Response:
     return JSONResponse(await publish(ctx, thread_id))
 
 
-async def accept(request: Request) -> Response:
-    ctx, target = await _decision(request)
-    document = await ctx.db.read(lambda c: documents.get(c, ctx.document_id))
-    if document is None or not document.writable:
-        raise Conflict("the text is not a draft now; it cannot change")
-    replacement = target.replacement or ""
-    async with ctx.rooms.borrow(ctx.document_id) as room:
-        # Checked and applied with no await in between: no other edit can come between.
-        resolver = Resolver(room.doc)
-        placement = place(resolver, target)
-        quote = target.quote or ""
-        if (
-            placement is None
-            or placement.current != quote
-            or (quote and placement.start >= placement.end)
-        ):
-            current = placement.current if placement is not None else ""
-            raise Conflict(
-                "the text changed since this suggestion was made",
-                conflict={"quote": quote, "current": current},
-            )
-        offsets = resolver.offsets
-        first = offsets.utf8_from_utf16(placement.start)
-        last = offsets.utf8_from_utf16(placement.end)
-
-        def apply(text: Any) -> None:
-            if last > first:
-                del text[first:last]
-            if replacement:
-                text.insert(first, replacement)
-
-        room.edit(apply, author=ctx.user_id)
-
-    def record(conn: sqlite3.Connection) -> None:
-        fresh = comments.thread(conn, ctx.document_id, target.id)
-        comments.set_status(conn, fresh, "accepted", ctx.user_id)
-        details = {"suggestion": target.id, "suggested_by": audit.person(conn, target.author.id)}
-        audit.append(
-            conn, audit.actor_of(conn, ctx.user_id), "suggestion.accept", ctx.document_id, details
-        )
-
-    await ctx.db.write(record)
-    return JSONResponse(await publish(ctx, target.id))
-
-
-async def reject(request: Request) -> Response:
-    ctx, target = await _decision(request)
-
-    def record(conn: sqlite3.Connection) -> None:
-        comments.set_status(conn, target, "rejected", ctx.user_id)
-        details = {"suggestion": target.id, "suggested_by": audit.person(conn, target.author.id)}
-        audit.append(
-            conn, audit.actor_of(conn, ctx.user_id), "suggestion.reject", ctx.document_id, details
-        )
-
-    await ctx.db.write(record)
-    return JSONResponse(await publish(ctx, target.id))
-
-
-async def _decision(request: Request) -> tuple[Context, Comment]:
-    ctx = await Context.of(request)
-    viewer = await ctx.viewer()
-    comments.check_may(
-        comments.can_decide(ctx.role, viewer.delegates_decide),
-        "only chairs (and delegates, where a chair allows it) accept or reject suggestions",
-    )
-    thread_id = ctx.id_param("thread_id")
-    target = await ctx.db.read(lambda c: comments.thread(c, ctx.document_id, thread_id))
-    if target.kind != "suggestion" or target.removed:
-        raise NotFound("suggestion not found")
-    if target.status != "open":
-        raise Conflict(f"this suggestion was already {target.status}")
-    return ctx, target
-
-
-async def settings(request: Request) -> Response:
-    ctx = await Context.of(request)
-    comments.check_may(members.can_manage(ctx.role), "only the document's chairs change this")
-    value = (await read_json(request)).get("delegates_decide")
-    if not isinstance(value, bool):
-        raise BadRequest("delegates_decide must be true or false")
-
-    def change(conn: sqlite3.Connection) -> None:
-        comments.set_delegates_decide(conn, ctx.document_id, value)
-        actor = audit.actor_of(conn, ctx.user_id)
-        audit.append(conn, actor, "document.settings", ctx.document_id, {"delegates_decide": value})
-
-    await ctx.db.write(change)
-    ctx.hub.publish(ctx.document_id, "settings", lambda _: {"delegates_decide": value})
-    return JSONResponse({"delegates_decide": value})
-
-
 # -- notices and the live stream -------------------------------------------------------------
 
 
@@ -455,9 +360,6 @@ def routes() -> list[Route]:
         Route(f"{doc}/comments/{{comment_id}}", delete, methods=["DELETE"]),
         Route(f"{doc}/comments/{{thread_id}}/resolve", resolve, methods=["POST"]),
         Route(f"{doc}/comments/{{thread_id}}/reopen", reopen, methods=["POST"]),
-        Route(f"{doc}/suggestions/{{thread_id}}/accept", accept, methods=["POST"]),
-        Route(f"{doc}/suggestions/{{thread_id}}/reject", reject, methods=["POST"]),
-        Route(f"{doc}/settings", settings, methods=["PUT"]),
         Route(f"{doc}/events", events, methods=["GET"]),
         Route(f"{doc}/notices/read", mark_read, methods=["POST"]),
     ]
