@@ -57,27 +57,21 @@ async def accept(request: Request) -> Response:
 
         room.edit(apply, author=ctx.user_id)
 
-    def record(conn: sqlite3.Connection) -> None:
-        fresh = comments.thread(conn, ctx.document_id, target.id)
-        comments.set_status(conn, fresh, "accepted", ctx.user_id)
-        details = {"suggestion": target.id, "suggested_by": audit.person(conn, target.author.id)}
-        audit.append(
-            conn, audit.actor_of(conn, ctx.user_id), "suggestion.accept", ctx.document_id, details
-        )
-
-    await ctx.db.write(record)
-    return JSONResponse(await publish(ctx, target.id))
+    return await _record(ctx, target, "accepted", "suggestion.accept")
 
 
 async def reject(request: Request) -> Response:
     ctx, target = await _decision(request)
+    return await _record(ctx, target, "rejected", "suggestion.reject")
+
+
+async def _record(ctx: Context, target: Comment, status: str, action: str) -> Response:
+    """Store the decision with its audit entry, and tell everyone with the document open."""
 
     def record(conn: sqlite3.Connection) -> None:
-        comments.set_status(conn, target, "rejected", ctx.user_id)
+        comments.set_status(conn, target, status, ctx.user_id)
         details = {"suggestion": target.id, "suggested_by": audit.person(conn, target.author.id)}
-        audit.append(
-            conn, audit.actor_of(conn, ctx.user_id), "suggestion.reject", ctx.document_id, details
-        )
+        audit.append(conn, audit.actor_of(conn, ctx.user_id), action, ctx.document_id, details)
 
     await ctx.db.write(record)
     return JSONResponse(await publish(ctx, target.id))
