@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -46,7 +47,7 @@ from server.settings import Settings
 from server.sync.rooms import Rooms
 from server.sync.store import UpdateLog
 from server.sync_socket import sync_endpoint
-from server.ws_protocol import cork
+from server.ws_protocol import CREDENTIAL_FAILURES, cork
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with Database(settings.db, settings.commit_interval_ms) as db:
             rooms = Rooms(UpdateLog(db), settings)
             # The broadcasts a commit releases go out as one write per connection.
@@ -68,7 +69,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             rooms.on_quiet = api_versions.quiet_snapshots(db)
             watcher = asyncio.create_task(access_watch.watch(rooms, db))
             try:
-                yield
+                # The lifespan state reaches the websocket protocol before the app does: an
+                # address past its limit of failed credentials is refused there, cheaply.
+                yield {CREDENTIAL_FAILURES: app.state.credential_failures}
             finally:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -145,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.login_limits = RateLimit(limit=5, window=60)
+    app.state.credential_failures = RateLimit(settings.credential_failures_per_minute, 60)
     return app
 
 
@@ -199,7 +203,11 @@ async def announce_setup(db: Database, settings: Settings) -> None:
 
 async def accord_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPError)
-    return JSONResponse({"error": exc.message, **exc.extra}, status_code=exc.status_code)
+    retry_after = exc.extra.get("retry_after")
+    headers = None if retry_after is None else {"Retry-After": str(retry_after)}
+    return JSONResponse(
+        {"error": exc.message, **exc.extra}, status_code=exc.status_code, headers=headers
+    )
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

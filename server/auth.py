@@ -1,8 +1,10 @@
 """Who is asking: sessions (cookie), API tokens (Bearer header, or ``?token=`` on the sync
-socket only), the Origin check for sockets, and the login rate limit."""
+socket only), the Origin check for sockets, and the limits on failed attempts (sign-ins;
+credentials that identify nobody)."""
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections import defaultdict, deque
@@ -68,12 +70,24 @@ def credential_of(connection: HTTPConnection, allow_query_token: bool = False) -
 async def identify(
     connection: HTTPConnection, db: Database, allow_query_token: bool = False
 ) -> Identity | None:
-    """Who is asking, in one read of the database (or none without a credential)."""
+    """Who is asking, in one read of the database (or none without a credential).
+
+    An API token that identifies nobody counts against the client's address
+    (`credential_failures`); past the limit, any token from that address gets 429. A stale
+    session cookie does not count: browsers keep sending one after a session ends.
+    """
     credential = credential_of(connection, allow_query_token)
     if credential is None:
         return None
+    limits: RateLimit | None = getattr(connection.app.state, "credential_failures", None)
+    if limits is not None and credential.kind == "token":
+        limits.check(client_address(connection))
     user = await db.lookup(credential.user)
-    return None if user is None else credential.identity(user)
+    if user is None:
+        if limits is not None and credential.kind == "token":
+            limits.fail(client_address(connection))
+        return None
+    return credential.identity(user)
 
 
 async def require(connection: HTTPConnection) -> Identity:
@@ -117,23 +131,34 @@ def origin_allowed(connection: HTTPConnection, allowed: tuple[str, ...]) -> bool
 
 
 class RateLimit:
-    """At most ``limit`` failed attempts per key in a sliding ``window`` of seconds."""
+    """At most ``limit`` failed attempts per key in a sliding ``window`` of seconds (a limit
+    of 0 or less: no limit)."""
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit = limit
         self.window = window
         self._failures: dict[str, deque[float]] = defaultdict(deque)
 
-    def check(self, *keys: str) -> None:
+    def wait(self, key: str) -> float:
+        """Seconds until ``key`` may try again: 0 if it may now."""
+        failures = self._failures.get(key)
+        if failures is None or self.limit <= 0:
+            return 0.0
         moment = time.monotonic()
+        while failures and failures[0] <= moment - self.window:
+            failures.popleft()
+        if len(failures) < self.limit:
+            return 0.0
+        # Free again once all but limit - 1 of the failures are a window old.
+        return max(failures[-self.limit] + self.window - moment, 0.001)
+
+    def check(self, *keys: str) -> None:
         for key in keys:
-            failures = self._failures.get(key)
-            if failures is None:
-                continue
-            while failures and failures[0] < moment - self.window:
-                failures.popleft()
-            if len(failures) >= self.limit:
-                raise TooManyRequests("too many attempts; wait a minute and try again")
+            wait = self.wait(key)
+            if wait > 0:
+                raise TooManyRequests(
+                    "too many attempts; wait a minute and try again", retry_after=math.ceil(wait)
+                )
 
     def attempt(self, *keys: str) -> None:
         """Check and count an attempt in one step, before any await: guesses sent at the
@@ -148,6 +173,8 @@ class RateLimit:
                 failures.pop()
 
     def fail(self, *keys: str) -> None:
+        if self.limit <= 0:
+            return
         moment = time.monotonic()
         for key in keys:
             self._failures[key].append(moment)
@@ -158,3 +185,8 @@ class RateLimit:
                 del self._failures[key]
             while len(self._failures) > 10_000:  # still full: forget the oldest keys
                 del self._failures[next(iter(self._failures))]
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The client's address as the app sees it (behind a trusted proxy, the forwarded one)."""
+    return connection.client.host if connection.client else "?"

@@ -62,6 +62,13 @@ class Settings:
         "Extra browser origins allowed to open the sync socket, comma-separated "
         "(e.g. https://accord.example.org); the server's own origin is always allowed.",
     )
+    credential_failures_per_minute: int = setting(
+        30,
+        "Credentials that identify nobody (a sync connection without a valid session or "
+        "token, an API request with an unknown or revoked token) one client address may "
+        "present in a minute; past that, its new sync connections and token requests get "
+        "429 until the oldest failure is a minute old. 0: no limit.",
+    )
     log_level: str = setting("info", "Logging level: debug, info, warning or error.")
 
     @classmethod

@@ -1,6 +1,7 @@
 """uvicorn's websockets-sansio protocol with three additions for the sync endpoint: a
 synchronous send (the ASGI scope extension ``accord.send_now``), a synchronous receive
-(``accord.receive_with``) and an immediate close (``accord.close_now``).
+(``accord.receive_with``) and an immediate close (``accord.close_now``); and one refusal
+before the app: an address past its limit of failed credentials gets 429 at once.
 
 An ASGI ``websocket.send`` is a chain of coroutines (Starlette's wrappers, then uvicorn's
 ``send``) awaited by a task per connection. A room that broadcasts one keystroke to a hundred
@@ -24,10 +25,12 @@ pushes back on the sender.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
@@ -36,6 +39,14 @@ EXTENSION = "accord.send_now"
 CLOSE_EXTENSION = "accord.close_now"
 RECEIVE_EXTENSION = "accord.receive_with"
 HOLD_EXTENSION = "accord.hold"
+# The key of the lifespan state that holds the app's `RateLimit` of failed credentials.
+CREDENTIAL_FAILURES = "accord.credential_failures"
+TOO_MANY = "too many attempts; wait a minute and try again\n"
+
+if TYPE_CHECKING:
+    from websockets.http11 import Request
+
+    from server.auth import RateLimit
 
 Handler = Callable[[bytes | str], None]
 
@@ -125,7 +136,13 @@ class SyncProtocol(WebSocketsSansIOProtocol):
             self.handled += 1
             self.handler(data)
 
-    def handle_connect(self, event: Any) -> None:
+    def handle_connect(self, event: Request) -> None:
+        limits: RateLimit | None = self.app_state.get(CREDENTIAL_FAILURES)
+        if limits is not None:
+            wait = limits.wait(self.client_address(event))
+            if wait > 0:
+                self.refuse(event, wait)
+                return
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # unset when the handshake was refused
         if scope is not None and not self.conn.extensions:  # no per-connection framing
@@ -133,6 +150,32 @@ class SyncProtocol(WebSocketsSansIOProtocol):
             scope["extensions"][CLOSE_EXTENSION] = self.close_now
             scope["extensions"][RECEIVE_EXTENSION] = self.receive_with
             scope["extensions"][HOLD_EXTENSION] = self.hold
+
+    def client_address(self, event: Request) -> str:
+        """The address the app will see for this request (`server.auth.client_address`):
+        behind a trusted proxy, the one uvicorn's ProxyHeadersMiddleware takes from
+        X-Forwarded-For, found here the same way, before the app runs."""
+        host = self.client[0] if self.client else "?"
+        proxy = self.app
+        if isinstance(proxy, ProxyHeadersMiddleware) and host in proxy.trusted_hosts:
+            forwarded = event.headers.get_all("X-Forwarded-For")
+            if forwarded:
+                found, _ = proxy.trusted_hosts.get_trusted_client_address(", ".join(forwarded))
+                host = found or host
+        return host
+
+    def refuse(self, event: Request, wait: float) -> None:
+        """Answer 429 without running the app (as uvicorn answers a failed handshake): a
+        storm of bad credentials from one address costs half as much per attempt."""
+        self.request = event
+        self.handshake_initiated = True
+        self.handshake_complete = True
+        self.close_sent = True
+        self.response = self.conn.reject(429, TOO_MANY)
+        self.response.headers["Retry-After"] = str(math.ceil(wait))
+        self.conn.send_response(self.response)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)

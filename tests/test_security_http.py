@@ -331,7 +331,9 @@ def test_login_rate_limit(own_server: Server) -> None:
         assert statuses == [401, 401, 401, 401, 401, 429]
         right = browser.sign_in(target)
         assert right.status_code == 429, "the right password must not get through the limit"
-        assert set(right.json()) == {"error"}
+        assert set(right.json()) == {"error", "retry_after"}  # nothing about the password
+        assert right.headers["Retry-After"] == str(right.json()["retry_after"])
+        assert 1 <= right.json()["retry_after"] <= 60
         assert browser.session is None
 
 

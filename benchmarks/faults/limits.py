@@ -10,7 +10,8 @@ Cases (each on a fresh server and database):
 - ``flood``: one writer sends 10,000 messages a second (small valid updates and awareness)
   for 10 seconds;
 - ``unauthenticated``: 1,000 connection attempts without a token or with a bad one must each
-  be refused (4401, or HTTP 403 before the upgrade);
+  be refused (4401, or HTTP 403 before the upgrade; HTTP 429 once the address is past its
+  limit of failed credentials, ``ACCORD_CREDENTIAL_FAILURES_PER_MINUTE``);
 - ``reconnect``: 1,000 signed-in connections to a document, 50 at a time (everyone coming
   back after a network cut), each closed once the server's first sync message arrives; every
   one must be served;
@@ -183,7 +184,7 @@ async def unauthenticated(case: Case, attempts: int = 1000) -> dict[str, Any]:
         codes[str(await close_code(ws, 30))] += 1
 
     await in_flight(attempt, attempts)
-    refused = sum(n for code, n in codes.items() if code in ("4401", "HTTP 403"))
+    refused = sum(n for code, n in codes.items() if code in ("4401", "HTTP 403", "HTTP 429"))
     return {"attempts": attempts, "close_codes": dict(codes), "ok": refused == attempts}
 
 
