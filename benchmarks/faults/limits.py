@@ -280,8 +280,10 @@ def run_case(name: str, quick: bool, env: dict[str, str] | None = None) -> dict[
             base_start = time.time()
             time.sleep(baseline)
             base_end = time.time()
+            cpu_start = server.cpu_seconds()
             result = asyncio.run(CASES[name](Case(server, token, rooms[0], quick)))
             case_end = time.time()
+            cpu_case = server.cpu_seconds() - cpu_start
             time.sleep(3.0 if quick else 10.0)  # after: does memory come back down?
             after_end = time.time()
         alive = server.proc is not None and server.proc.poll() is None
@@ -307,6 +309,7 @@ def run_case(name: str, quick: bool, env: dict[str, str] | None = None) -> dict[
         "rss_mb_peak_during": rss.peak(base_end, case_end),
         "rss_mb_after": rss.peak(after_end - 1, after_end),
         "seconds": round(case_end - base_end, 1),
+        "server_cpu_s_during": round(cpu_case, 2),
     }
 
 
@@ -321,6 +324,7 @@ COLUMNS = [
     ("rss_mb_peak_during", "RSS peak MB"),
     ("rss_mb_after", "RSS after MB"),
     ("seconds", "s"),
+    ("server_cpu_s_during", "server CPU s"),
 ]
 
 
