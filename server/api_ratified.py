@@ -1,15 +1,13 @@
 """The JSON API of ratified texts: reading them, their exports, adoption by each
-organization, public permalinks and verification of copies; and the JSON forms of versions
-and ratifications that `server.api_versions` answers with too.
+organization and public permalinks; and the JSON forms of versions and ratifications that
+`server.api_versions` answers with too (verification of copies: `server.api_verify`).
 
 Every signed-in person reads ratified texts; their adoptions are recorded by the document's
-chairs, admins, and the organization's own chairs and delegates of the document. Anyone may
-verify a copy (without an account, only against the texts chairs published).
+chairs, admins, and the organization's own chairs and delegates of the document.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from typing import Any
 
@@ -25,11 +23,10 @@ from server import (
     members,
     people,
     ratifications,
-    verify,
     versions,
 )
 from server.api import read_json
-from server.auth import identify, require
+from server.auth import require
 from server.db import Database
 from server.errors import BadRequest, Forbidden, NotFound
 from server.i18n import DEFAULT
@@ -38,7 +35,6 @@ from server.ratifications import Ratification
 from server.render import render
 from server.versions import Version
 
-MAX_VERIFY = 20 * 1024 * 1024
 FORMATS = {"md": "markdown", "markdown": "markdown", "html": "html", "pdf": "pdf"}
 COMMITTEE = frozenset({"chair", "delegate"})
 
@@ -342,67 +338,6 @@ async def public_text(request: Request) -> Response:
     return JSONResponse(await db.read(read))
 
 
-# -- verification ----------------------------------------------------------------------------
-
-
-async def verify_file(request: Request) -> Response:
-    """Anyone may check a copy: signed in, against every ratified text; without an account,
-    against the texts chairs published (the others' titles are not for strangers)."""
-    identity = await identify(request, request.app.state.db)
-    db: Database = request.app.state.db
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_VERIFY):
-        raise BadRequest("the file must be at most 20 MB")
-    received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > MAX_VERIFY:
-            raise BadRequest("the file must be at most 20 MB")
-    data = bytes(received)
-    if not data:
-        raise BadRequest("send the file's bytes as the request body")
-
-    def known(conn: sqlite3.Connection) -> dict[str, Ratification]:
-        found = ratifications.by_hash(conn)
-        if identity is None:
-            found = {
-                h: r for h, r in found.items() if ratifications.publication(conn, r.document_id)
-            }
-        return found
-
-    return JSONResponse(check(data, await db.read(known)))
-
-
-def check(data: bytes, known: dict[str, Ratification]) -> dict[str, Any]:
-    """Whether ``data`` is a ratified text (or one of its exports), and which one."""
-
-    def regenerate(claim: verify.Claim) -> bytes | None:
-        ratified = known.get(claim.sha256 or "")
-        if ratified is None:
-            return None
-        return ratified_export(ratified, claim.kind, claim.lang or DEFAULT)[0]
-
-    claim = verify.identify(data)
-    match = verify.lookup(data, known, regenerate=regenerate)
-    found = known.get(match.sha256) if match else None
-    return {
-        "kind": claim.kind,
-        "sha256": hashlib.sha256(data).hexdigest(),  # of the bytes sent
-        "claimed": claim.sha256 if claim.kind != "markdown" else None,
-        "match": None
-        if match is None or found is None
-        else {
-            "document_id": found.document_id,
-            "title": found.title,
-            "sha256": found.sha256,
-            "how": match.how,
-            "ratified_at": found.ratified_at,
-            "date": found.decided_on,
-            "body": found.body,
-        },
-    }
-
-
 def routes() -> list[Route]:
     return [
         Route("/api/ratified", list_ratified, methods=["GET"]),
@@ -411,5 +346,4 @@ def routes() -> list[Route]:
         Route("/api/ratified/{document_id}/adoptions", record_adoption, methods=["POST"]),
         Route("/api/ratified/{document_id}/public", set_public, methods=["PUT"]),
         Route("/api/public/{slug}", public_text, methods=["GET"]),
-        Route("/api/verify", verify_file, methods=["POST"]),
     ]

@@ -1,12 +1,9 @@
-"""The JSON API of a document's versions and its status workflow: versions (list, save,
-view, diff, restore, export), draft <-> review, ratification and starting a revision.
-Ratified texts, adoption and verification are in `server.api_ratified`.
+"""The JSON API of a document's versions: list, save, view, diff, restore, export. The
+status workflow (draft <-> review, ratification, revision) is in `server.api_status`;
+ratified texts and adoption in `server.api_ratified`.
 
-Who may do what:
-
-- every member reads a document's versions (reviewers and observers without the automatic,
-  keystroke-level snapshots); chairs and delegates save named versions and restore;
-- chairs move the status (draft <-> review), ratify and start a revision.
+Every member reads a document's versions (reviewers and observers without the automatic,
+keystroke-level snapshots); chairs and delegates save named versions and restore.
 """
 
 from __future__ import annotations
@@ -24,9 +21,7 @@ from server import (
     comments,
     documents,
     exports,
-    members,
     people,
-    ratifications,
     verify,
     versions,
 )
@@ -38,7 +33,6 @@ from server.api_ratified import (
     export_format,
     language,
     people_in,
-    ratification_json,
     version_json,
 )
 from server.auth import require
@@ -101,7 +95,8 @@ def quiet_snapshots(db: Database) -> Any:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-async def _member(request: Request) -> tuple[Database, Rooms, int, documents.Document, str]:
+async def member(request: Request) -> tuple[Database, Rooms, int, documents.Document, str]:
+    """The database, the rooms, who is asking, the document (as stored now) and their role."""
     identity = await require(request)
     db: Database = request.app.state.db
     document, role = await find(db, request.path_params["document_id"], identity.user.id)
@@ -116,7 +111,8 @@ def _number(request: Request, raw: str | None = None) -> int:
     return int(value)
 
 
-def _require(allowed: bool, message: str) -> None:
+def allow(allowed: bool, message: str) -> None:
+    """Forbidden (403) with ``message`` unless ``allowed``."""
     if not allowed:
         raise Forbidden(message)
 
@@ -125,7 +121,7 @@ def _require(allowed: bool, message: str) -> None:
 
 
 async def list_versions(request: Request) -> Response:
-    db, _, _, document, role = await _member(request)
+    db, _, _, document, role = await member(request)
     committee = role in COMMITTEE
 
     def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -139,8 +135,8 @@ async def list_versions(request: Request) -> Response:
 
 
 async def create_version(request: Request) -> Response:
-    db, rooms, user_id, document, role = await _member(request)
-    _require(role in COMMITTEE, "only chairs and delegates save versions")
+    db, rooms, user_id, document, role = await member(request)
+    allow(role in COMMITTEE, "only chairs and delegates save versions")
     name = versions.clean_name((await read_json(request)).get("name"))
     async with rooms.borrow(document.id) as room:
         version = await snapshot(db, room, "named", name=name, by=user_id)
@@ -149,7 +145,7 @@ async def create_version(request: Request) -> Response:
 
 
 async def get_version(request: Request) -> Response:
-    db, _, _, document, role = await _member(request)
+    db, _, _, document, role = await member(request)
     number = _number(request)
 
     def read(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -180,7 +176,7 @@ async def _text_of(
 
 
 async def diff_versions(request: Request) -> Response:
-    db, rooms, _, document, role = await _member(request)
+    db, rooms, _, document, role = await member(request)
     query = request.query_params
     if "from" not in query:
         raise BadRequest("from is required (a version number or current)")
@@ -202,8 +198,8 @@ async def diff_versions(request: Request) -> Response:
 
 
 async def restore_version(request: Request) -> Response:
-    db, rooms, user_id, document, role = await _member(request)
-    _require(role in COMMITTEE, "only chairs and delegates restore versions")
+    db, rooms, user_id, document, role = await member(request)
+    allow(role in COMMITTEE, "only chairs and delegates restore versions")
     if not document.writable:
         raise Conflict("only a draft can change; this text is " + document.status)
     number = _number(request)
@@ -245,7 +241,7 @@ def apply_operations(text: Any, current: str, operations: Sequence[tuple[str, st
 
 
 async def export_version(request: Request) -> Response:
-    db, _, user_id, document, role = await _member(request)
+    db, _, user_id, document, role = await member(request)
     kind = export_format(request)
     number = _number(request)
     user = await db.read(lambda conn: people.user_by_id(conn, user_id))
@@ -270,127 +266,6 @@ async def export_version(request: Request) -> Response:
     return download(content, media_type, filename)
 
 
-# -- status, ratification, revision ----------------------------------------------------------
-
-
-async def change_status(request: Request) -> Response:
-    db, rooms, user_id, document, role = await _member(request)
-    _require(members.can_manage(role), "only the document's chairs change its status")
-    wanted = (await read_json(request)).get("status")
-    if wanted not in ("draft", "review"):
-        raise BadRequest("status must be draft or review (ratify to ratify)")
-    if document.status == "ratified":
-        raise Conflict("a ratified text never changes; start a revision instead")
-    if document.status == wanted:
-        raise Conflict(f"the document is already {wanted}")
-    async with rooms.borrow(document.id) as room:
-
-        def write(conn: sqlite3.Connection) -> None:
-            current = documents.get(conn, document.id)
-            if current is None or current.status != document.status:
-                raise Conflict("the status changed meanwhile; reload")
-            documents.set_status(conn, document.id, wanted)
-            details = {"from": document.status, "to": wanted}
-            audit.append(
-                conn, audit.actor_of(conn, user_id), "document.status", document.id, details
-            )
-
-        await db.write(write)
-        # The status is stored: everyone told now reads the new one. Edits that arrived
-        # during the write are in the text the version below records.
-        room.freeze(wanted != "draft")
-        await snapshot(db, room, "status", by=user_id)
-    await announce_status(request, document.id)
-    return JSONResponse(await db.read(lambda conn: document_json(conn, document.id, role)))
-
-
-async def announce_status(request: Request, document_id: str) -> None:
-    """Tell every open editor of the document (by its review event stream)."""
-
-    def build(conn: sqlite3.Connection) -> dict[str, Any]:
-        document = documents.get(conn, document_id)
-        assert document is not None
-        return {"status": document.status, "revised_by": documents.revised_by(conn, document_id)}
-
-    body = await request.app.state.db.read(build)
-    request.app.state.events.publish(document_id, "status", lambda _: body)
-
-
-def document_json(conn: sqlite3.Connection, document_id: str, role: str) -> dict[str, Any]:
-    document = documents.get(conn, document_id)
-    if document is None:
-        raise NotFound("document not found")
-    return {
-        **document.to_json(),
-        "role": role,
-        "revised_by": documents.revised_by(conn, document_id),
-    }
-
-
-async def ratify(request: Request) -> Response:
-    db, rooms, user_id, document, role = await _member(request)
-    _require(members.can_manage(role), "only the document's chairs ratify")
-    decision = ratifications.Decision.from_json(await read_json(request))
-    if document.status != "review":
-        if document.status == "ratified":
-            raise Conflict("this text is already ratified")
-        raise Conflict("only a text in review can be ratified; send it to review first")
-    async with rooms.borrow(document.id) as room:
-        room.freeze(True)
-        await room.settle()
-        markdown, state = room.text, room.doc.get_state()
-
-        def write(conn: sqlite3.Connection) -> dict[str, Any]:
-            ratified = ratifications.ratify(
-                conn, document.id, decision, markdown=markdown, state_vector=state, by=user_id
-            )
-            details = {
-                "sha256": ratified.sha256,
-                "body": decision.body,
-                "date": decision.decided_on,
-                "votes": [decision.votes_for, decision.votes_against, decision.abstentions],
-            }
-            actor = audit.actor_of(conn, user_id)
-            audit.append(conn, actor, "document.ratify", document.id, details)
-            return ratification_json(conn, ratified, user_id)
-
-        body = await db.write(write)
-    await announce_status(request, document.id)
-    return JSONResponse(body, status_code=201)
-
-
-async def start_revision(request: Request) -> Response:
-    db, rooms, user_id, document, role = await _member(request)
-    _require(members.can_manage(role), "only the document's chairs start a revision")
-
-    def write(conn: sqlite3.Connection) -> documents.Document:
-        ratified = ratifications.ratification(conn, document.id)
-        if ratified is None:
-            raise Conflict("only a ratified text can be revised")
-        if documents.revised_by(conn, document.id) is not None:
-            raise Conflict("a revision of this text was already started")
-        draft = documents.create(conn, ratified.title, revision_of=document.id)
-        for member in members.members(conn, document.id):
-            members.set_role(conn, draft.id, member.user_id, member.role)
-        details = {"revision": draft.id, "sha256": ratified.sha256}
-        audit.append(conn, audit.actor_of(conn, user_id), "revision.start", document.id, details)
-        return draft
-
-    draft = await db.write(write)
-    ratified_text = await db.read(lambda conn: ratifications.ratification(conn, document.id))
-    assert ratified_text is not None
-    async with rooms.borrow(draft.id) as room:
-        room.edit(lambda text: text.insert(0, ratified_text.markdown), author=user_id)
-        await snapshot(db, room, "named", name=f"ratified {ratified_text.decided_on}", by=user_id)
-    await announce_status(request, document.id)
-    return JSONResponse(
-        await db.read(lambda conn: document_json(conn, draft.id, role)), status_code=201
-    )
-
-
-# -- ratified texts and adoption -------------------------------------------------------------
-
-
 def routes() -> list[Route]:
     doc = "/api/documents/{document_id}"
     return [
@@ -400,7 +275,4 @@ def routes() -> list[Route]:
         Route(f"{doc}/versions/{{number}}/restore", restore_version, methods=["POST"]),
         Route(f"{doc}/versions/{{number}}/export", export_version, methods=["GET"]),
         Route(f"{doc}/diff", diff_versions, methods=["GET"]),
-        Route(f"{doc}/status", change_status, methods=["PUT"]),
-        Route(f"{doc}/ratify", ratify, methods=["POST"]),
-        Route(f"{doc}/revision", start_revision, methods=["POST"]),
     ]

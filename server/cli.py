@@ -244,7 +244,7 @@ def backup_command(args: argparse.Namespace) -> int:
 
 def verify_command(args: argparse.Namespace) -> int:
     """Exit 0 if the file is a ratified text (or one of its exports), 1 if not."""
-    from server import api_ratified, ratifications
+    from server import api_verify, ratifications
 
     try:
         data = Path(args.path).read_bytes()
@@ -252,7 +252,7 @@ def verify_command(args: argparse.Namespace) -> int:
         return people_cli.fail(f"cannot read {args.path}: {exc.strerror}")
     with people_cli.database(args) as conn:
         known = ratifications.by_hash(conn)
-    answer = api_ratified.check(data, known)
+    answer = api_verify.check(data, known)
     match = answer["match"]
     if match is None:
         print(f"NO MATCH: no ratified text has this content (sha256 {answer['sha256']})")
