@@ -5,7 +5,10 @@
  * Yjs relative positions (anchors.js). Writes go through api.js's request (JSON, CSRF header);
  * a 409 with `retry: true` means the server has not seen the edits the anchor refers to yet.
  */
-import { enc, request } from './api.js'
+import { ApiError, enc, request } from './api.js'
+
+const RETRY_MS = 500
+const RETRIES = 20
 
 /** @typedef {{ start: string, end: string }} Anchor */
 /** @typedef {{ id: number, short_name: string, name: string, country: string }} ReviewOrganization */
@@ -199,4 +202,23 @@ export function markNoticesRead (id) {
  */
 export function reviewEventsUrl (id) {
   return `${base(id)}/events`
+}
+
+/**
+ * `call`, again every RETRY_MS while the server answers 409 with `retry: true` (it has not
+ * yet seen the edits a new thread's anchor refers to), at most RETRIES times.
+ * @template T
+ * @param {() => Promise<T>} call
+ * @returns {Promise<T>}
+ */
+export async function retrying (call) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call()
+    } catch (err) {
+      const retry = err instanceof ApiError && err.status === 409 && err.data && err.data.retry
+      if (!retry || attempt >= RETRIES) throw err
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
+    }
+  }
 }

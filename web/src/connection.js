@@ -95,3 +95,21 @@ export function dropAnswersOnClosingSocket (provider) {
     }
   })
 }
+
+/**
+ * Resolves once the provider has synced with the server (at once if it already has).
+ * @param {WebsocketProvider} provider
+ * @returns {Promise<void>}
+ */
+export function whenSynced (provider) {
+  if (provider.synced) return Promise.resolve()
+  return new Promise((resolve) => {
+    /** @param {boolean} synced */
+    const done = (synced) => {
+      if (!synced) return
+      provider.off('sync', done)
+      resolve()
+    }
+    provider.on('sync', done)
+  })
+}

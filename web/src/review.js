@@ -1,7 +1,7 @@
 /**
  * Review on the editor page, composed in one place: the threads of the document (comments and
  * suggestions, from comments-api.js and kept live by review-live.js), their ranges resolved
- * from the anchors against the local Y.Doc (anchors.js), marked in the editor
+ * from the anchors against the local Y.Doc (review-place.js), marked in the editor
  * (review-highlights.js) and in the preview (review-preview.js), and listed in the sidebar
  * (review-sidebar.js, review-thread.js), where the selection can be commented on or a change
  * suggested (review-composer.js, shortcuts Ctrl+Alt+M and Ctrl+Alt+S).
@@ -12,62 +12,24 @@
  */
 import { EditorView } from '@codemirror/view'
 import { ApiError, listMembers } from './api.js'
-import { makeAnchor, resolveAnchor } from './anchors.js'
+import { makeAnchor } from './anchors.js'
 import * as api from './comments-api.js'
+import { whenSynced } from './connection.js'
 import { h } from './dom.js'
 import { currentLang, onLangChange, translated } from './i18n.js'
 import { withMentions } from './mentions.js'
 import { reviewComposer } from './review-composer.js'
 import { reviewHighlights, showMarks } from './review-highlights.js'
 import { reviewEvents } from './review-live.js'
+import { isMarked, orderPlaced, placeThread } from './review-place.js'
 import { markPreview } from './review-preview.js'
 import { reviewSidebar } from './review-sidebar.js'
 import { threadCard } from './review-thread.js'
 
-const RETRY_MS = 500
-const RETRIES = 20
 const REDRAW_MS = 50
 const READ_DELAY_MS = 300
 
 /** @typedef {import('./comments-api.js').Thread} Thread */
-/** @typedef {import('./review-thread.js').ThreadState & { pos: { from: number, to: number } | null }} Placed */
-
-/** @param {number} ms */
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/**
- * @param {import('y-websocket').WebsocketProvider} provider
- * @returns {Promise<void>}
- */
-function whenSynced (provider) {
-  if (provider.synced) return Promise.resolve()
-  return new Promise((resolve) => {
-    /** @param {boolean} synced */
-    const done = (synced) => {
-      if (!synced) return
-      provider.off('sync', done)
-      resolve()
-    }
-    provider.on('sync', done)
-  })
-}
-
-/**
- * @template T
- * @param {() => Promise<T>} call
- * @returns {Promise<T>}
- */
-async function retrying (call) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call()
-    } catch (err) {
-      const retry = err instanceof ApiError && err.status === 409 && err.data && err.data.retry
-      if (!retry || attempt >= RETRIES) throw err
-      await sleep(RETRY_MS)
-    }
-  }
-}
 
 /**
  * Does this thread concern `me`: one I took part in, or one that names me?
@@ -121,33 +83,9 @@ export function review ({ id, ydoc, ytext, provider, me, access, error }) {
   }
   const mentions = (/** @type {HTMLTextAreaElement} */ box) => withMentions(box, names)
 
-  /**
-   * @param {Thread} thread
-   * @param {string} [text] the whole text now (when placing many threads)
-   * @returns {Placed}
-   */
-  const place = (thread, text) => {
-    const pos = resolveAnchor(thread.anchor, ydoc)
-    const base = { thread, pos, selected: thread.id === selected }
-    if (!pos) return { ...base, deleted: thread.deleted, conflict: thread.conflict && thread.status === 'open', current: thread.current }
-    const current = (text === undefined ? ytext.toString() : text).slice(pos.from, pos.to)
-    const deleted = thread.quote !== '' && pos.to <= pos.from
-    const conflict = thread.kind === 'suggestion' && thread.status === 'open' && current !== thread.quote
-    return { ...base, deleted, conflict, current }
-  }
-  /** @param {Placed} p where it starts: here, else on the server (null when its text is gone) */
-  const start = (p) => p.pos ? p.pos.from : p.thread.range ? p.thread.range.from : 0
-  const ordered = () => {
-    const text = ytext.toString()
-    return [...threads.values()].map((thread) => place(thread, text)).sort(byPlace)
-  }
-  /** @param {Placed} a @param {Placed} b */
-  const byPlace = (a, b) =>
-    Number(a.deleted) - Number(b.deleted) ||
-    (a.deleted ? 0 : start(a) - start(b)) ||
-    a.thread.id - b.thread.id
-  /** @param {Placed} p */
-  const marked = (p) => p.pos && !p.deleted && p.thread.status === 'open'
+  /** @param {Thread} thread */
+  const place = (thread) => placeThread(thread, { ydoc, ytext, selected })
+  const ordered = () => orderPlaced([...threads.values()], { ydoc, ytext, selected })
 
   /** @type {import('./review-thread.js').CardContext} */
   const ctx = {
@@ -238,7 +176,7 @@ export function review ({ id, ydoc, ytext, provider, me, access, error }) {
       box.setSelectionRange(box.value.length, box.value.length)
     }
     if (view) {
-      showMarks(view, all.filter(marked).map((p) => ({
+      showMarks(view, all.filter(isMarked).map((p) => ({
         id: p.thread.id,
         kind: p.thread.kind,
         from: /** @type {{ from: number }} */ (p.pos).from,
@@ -313,7 +251,7 @@ export function review ({ id, ydoc, ytext, provider, me, access, error }) {
     error.clear()
     try {
       await whenSynced(provider)
-      const thread = await retrying(() => draft.kind === 'suggestion'
+      const thread = await api.retrying(() => draft.kind === 'suggestion'
         ? api.createSuggestion(id, { body: draft.body, anchor: target.anchor, quote: target.quote, replacement: draft.replacement })
         : api.createComment(id, { body: draft.body, anchor: target.anchor, quote: target.quote }))
       pending = null
@@ -433,7 +371,7 @@ export function review ({ id, ydoc, ytext, provider, me, access, error }) {
     markPreview (container) {
       if (!view) return
       const doc = view.state.doc
-      markPreview(container, ordered().filter(marked).filter((p) => p.pos && p.pos.to > p.pos.from && p.pos.to <= doc.length).map((p) => {
+      markPreview(container, ordered().filter(isMarked).filter((p) => p.pos && p.pos.to > p.pos.from && p.pos.to <= doc.length).map((p) => {
         const pos = /** @type {{ from: number, to: number }} */ (p.pos)
         return {
           id: p.thread.id,
