@@ -4,6 +4,7 @@ credentials that identify nobody)."""
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
 import time
@@ -21,6 +22,8 @@ from server.people import User
 from server.sessions import digest
 
 COOKIE = "accord_session"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ async def identify(
     user = await db.lookup(credential.user)
     if user is None:
         if limits is not None and credential.kind == "token":
-            limits.fail(client_address(connection))
+            failed_credential(limits, client_address(connection))
         return None
     return credential.identity(user)
 
@@ -185,6 +188,20 @@ class RateLimit:
                 del self._failures[key]
             while len(self._failures) > 10_000:  # still full: forget the oldest keys
                 del self._failures[next(iter(self._failures))]
+
+
+def failed_credential(limits: RateLimit, address: str) -> None:
+    """Count a credential that identified nobody against ``address``; say so in the log
+    when that puts the address past its limit (its address, never the credential)."""
+    blocked = limits.wait(address) > 0
+    limits.fail(address)
+    if not blocked and limits.wait(address) > 0:
+        log.warning(
+            "refusing sync connections and API tokens from %s for up to a minute: "
+            "%d failed credentials",
+            address,
+            limits.limit,
+        )
 
 
 def client_address(connection: HTTPConnection) -> str:

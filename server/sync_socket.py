@@ -11,7 +11,13 @@ import sqlite3
 from starlette.websockets import WebSocket, WebSocketState
 
 from server import documents, members
-from server.auth import Credential, RateLimit, client_address, credential_of, origin_allowed
+from server.auth import (
+    Credential,
+    client_address,
+    credential_of,
+    failed_credential,
+    origin_allowed,
+)
 from server.db import Database
 from server.errors import (
     DocumentNotFound,
@@ -124,7 +130,9 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         identity = None if user is None else credential.identity(user)
     await websocket.accept()
     if identity is None:
-        _failed(websocket)
+        # Counted against the address; past the limit `SyncProtocol` answers its next
+        # connections with 429 before the app runs.
+        failed_credential(websocket.app.state.credential_failures, client_address(websocket))
         error: SyncError = NotSignedIn("sign in first")
         await websocket.close(error.close_code, error.message)
         return
@@ -160,20 +168,6 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         if peer.closing:  # let the close frame go out; the keepalive ping bounds this wait
             await peer.finished()
         await peer.stop()
-
-
-def _failed(websocket: WebSocket) -> None:
-    """Count a sync connection without a valid credential against its address; past the
-    limit, `SyncProtocol` refuses that address's next connections with 429."""
-    limits: RateLimit = websocket.app.state.credential_failures
-    address = client_address(websocket)
-    limits.fail(address)
-    if limits.wait(address) > 0:
-        log.warning(
-            "refusing sync connections from %s for up to a minute: %d failed credentials",
-            address,
-            limits.limit,
-        )
 
 
 def _user_and_role(

@@ -97,7 +97,7 @@ def test_bad_tokens_are_refused_then_the_address_gets_429(setup: Setup) -> None:
 
     run(scenario())
     logs = setup.server.logs()
-    assert f"refusing sync connections from {address}" in logs
+    assert f"refusing sync connections and API tokens from {address}" in logs
     assert "acc_guess" not in logs  # never a credential in the log
 
 
@@ -158,6 +158,9 @@ def test_api_tokens_that_identify_nobody_count(setup: Setup) -> None:
         response = http.get("/api/me", headers={"Authorization": f"Bearer acc_guess-{LIMIT}"})
         assert response.status_code == 429
         assert response.json()["error"] == "too many attempts; wait a minute and try again"
+        logs = setup.server.logs()
+        assert logs.count(f"refusing sync connections and API tokens from {address}") == 1
+        assert "acc_guess" not in logs
         assert response.headers["Retry-After"] == str(response.json()["retry_after"])
         assert 50 <= response.json()["retry_after"] <= 60
         valid = {"Authorization": f"Bearer {setup.person.token}"}
