@@ -99,9 +99,9 @@ async def member(request: Request) -> tuple[Database, Rooms, int, documents.Docu
     """The database, the rooms, who is asking, the document (as stored now) and their role."""
     identity = await require(request)
     db: Database = request.app.state.db
+    # `find` read the document's row just now (a lookup, no await since): it is current.
     document, role = await find(db, request.path_params["document_id"], identity.user.id)
-    fresh = await db.read(lambda conn: documents.get(conn, document.id))
-    return db, request.app.state.rooms, identity.user.id, fresh or document, role
+    return db, request.app.state.rooms, identity.user.id, document, role
 
 
 def _number(request: Request, raw: str | None = None) -> int:
