@@ -5,11 +5,13 @@ id as soon as it connects). Standard clients also re-send, unchanged, the states
 they receive: those echoes are dropped, never relayed, so a cursor move costs one frame per
 peer, not one per pair of peers. A newer state for an id that another live connection owns
 is an attempt to speak for someone else, and is refused (`PolicyViolation`). The server never
-adds a state of its own.
+adds a state of its own, but it names the person behind each one: `stamp` sets a state's
+``user`` field from the account, so nobody can appear as someone else.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -20,6 +22,16 @@ from server.sync.protocol import AwarenessEntry
 Owner = TypeVar("Owner")
 
 MAX_IDS_PER_CONNECTION = 4  # a reconnecting client may change its id; nobody needs more
+
+
+def stamp(entry: AwarenessEntry, identity: dict[str, str]) -> AwarenessEntry:
+    """The entry with its ``user`` field set by the server from the account."""
+    if entry.state == "null":
+        return entry
+    value = json.loads(entry.state) if entry.value is None else entry.value
+    state = value if isinstance(value, dict) else {}
+    state["user"] = identity
+    return AwarenessEntry(entry.client_id, entry.clock, json.dumps(state, ensure_ascii=False))
 
 
 @dataclass(slots=True)

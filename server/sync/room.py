@@ -9,7 +9,6 @@ to every other peer. Replies that reveal the document's state wait for the same 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -19,10 +18,9 @@ from pycrdt import Doc, Subscription, Text, TransactionEvent
 
 from server.errors import InvalidPayload, ReadOnly
 from server.sync import checks, protocol, structs
-from server.sync.awareness import Presence
+from server.sync.awareness import Presence, stamp
 from server.sync.peer import Peer
 from server.sync.protocol import (
-    AwarenessEntry,
     AwarenessMessage,
     QueryAwareness,
     SyncMessage,
@@ -34,16 +32,6 @@ log = logging.getLogger(__name__)
 
 EMPTY_STATE_VECTOR = b"\x00"
 REBASE_AFTER = 500  # changes kept after the last rebuild's base before they are merged into it
-
-
-def stamp(entry: AwarenessEntry, identity: dict[str, str]) -> AwarenessEntry:
-    """The entry with its ``user`` field set by the server from the account."""
-    if entry.state == "null":
-        return entry
-    value = json.loads(entry.state) if entry.value is None else entry.value
-    state = value if isinstance(value, dict) else {}
-    state["user"] = identity
-    return AwarenessEntry(entry.client_id, entry.clock, json.dumps(state, ensure_ascii=False))
 
 
 class Room:
