@@ -5,11 +5,20 @@ Chairs accept or reject suggestions, and delegates too where a chair allows it (
 here, whatever the browser shows). Accepting a suggestion edits the live text through the
 room (`Room.edit`): one CRDT edit, stored before it is broadcast, like any delegate's
 keystroke; it is refused (409) if the suggested passage changed since.
+
+Decisions on one document's suggestions are taken one at a time (`Decisions`): a decision
+reads the suggestion's status, may edit the text, and stores the new status, with awaits in
+between; two chairs deciding the same suggestion at the same moment must not both see it
+open (an accept and a reject racing could leave the text edited and the suggestion marked
+rejected). The second one waits, then finds it decided: 409.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.requests import Request
@@ -24,8 +33,41 @@ from server.comments import Comment
 from server.errors import BadRequest, Conflict, NotFound
 
 
+class Decisions:
+    """A lock per document for decisions on its suggestions, kept only while in use.
+
+    One process serves a database (rooms live in its memory), so an in-process lock orders
+    every decision on a document."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    @asynccontextmanager
+    async def one_at_a_time(self, document_id: str) -> AsyncIterator[None]:
+        lock, users = self._held.setdefault(document_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._held[document_id]
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
 async def accept(request: Request) -> Response:
-    ctx, target = await _decision(request)
+    ctx, thread_id = await _decider(request)
+    async with decisions(request).one_at_a_time(ctx.document_id):
+        target = await _open_suggestion(ctx, thread_id)
+        await _apply(ctx, target)
+        return await _record(ctx, target, "accepted", "suggestion.accept")
+
+
+async def _apply(ctx: Context, target: Comment) -> None:
+    """Make the suggested change in the live text, if its passage is still what was quoted."""
     document = await ctx.db.read(lambda c: documents.get(c, ctx.document_id))
     if document is None or not document.writable:
         raise Conflict("the text is not a draft now; it cannot change")
@@ -57,12 +99,12 @@ async def accept(request: Request) -> Response:
 
         room.edit(apply, author=ctx.user_id)
 
-    return await _record(ctx, target, "accepted", "suggestion.accept")
-
 
 async def reject(request: Request) -> Response:
-    ctx, target = await _decision(request)
-    return await _record(ctx, target, "rejected", "suggestion.reject")
+    ctx, thread_id = await _decider(request)
+    async with decisions(request).one_at_a_time(ctx.document_id):
+        target = await _open_suggestion(ctx, thread_id)
+        return await _record(ctx, target, "rejected", "suggestion.reject")
 
 
 async def _record(ctx: Context, target: Comment, status: str, action: str) -> Response:
@@ -77,20 +119,30 @@ async def _record(ctx: Context, target: Comment, status: str, action: str) -> Re
     return JSONResponse(await publish(ctx, target.id))
 
 
-async def _decision(request: Request) -> tuple[Context, Comment]:
+def decisions(request: Request) -> Decisions:
+    held: Decisions = request.app.state.decisions
+    return held
+
+
+async def _decider(request: Request) -> tuple[Context, int]:
+    """Who decides, if they may, and on which thread."""
     ctx = await Context.of(request)
     viewer = await ctx.viewer()
     comments.check_may(
         comments.can_decide(ctx.role, viewer.delegates_decide),
         "only chairs (and delegates, where a chair allows it) accept or reject suggestions",
     )
-    thread_id = ctx.id_param("thread_id")
+    return ctx, ctx.id_param("thread_id")
+
+
+async def _open_suggestion(ctx: Context, thread_id: int) -> Comment:
+    """The suggestion as it is now (read under the document's decision lock): still open."""
     target = await ctx.db.read(lambda c: comments.thread(c, ctx.document_id, thread_id))
     if target.kind != "suggestion" or target.removed:
         raise NotFound("suggestion not found")
     if target.status != "open":
-        raise Conflict(f"this suggestion was already {target.status}")
-    return ctx, target
+        raise Conflict(f"this suggestion was already {target.status}", decided=target.status)
+    return target
 
 
 async def settings(request: Request) -> Response:

@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.login_limits = RateLimit(limit=5, window=60)
     app.state.credential_failures = RateLimit(settings.credential_failures_per_minute, 60)
+    app.state.decisions = api_suggestions.Decisions()
     return app
 
 

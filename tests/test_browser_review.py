@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.helpers import Server
 
@@ -282,6 +283,46 @@ def test_a_suggestion_whose_text_changed_shows_the_conflict_and_is_not_applied(
     chair.wait_saved()
     assert chair.text() == expected
     assert server.markdown(document_id) == expected
+
+
+def test_a_chair_deciding_a_suggestion_someone_just_decided_is_told_in_spanish(
+    server: Server, open_editor: OpenEditor, accounts: Accounts, context: Contexts
+) -> None:
+    """Two chairs decide one suggestion at the same moment: the other chair's reject reaches
+    the server while this chair's accept is on its way. The accept is refused (409, `decided`)
+    and the chair reads why in her language; the text is untouched."""
+    document_id = server.create_document("Cuotas")
+    rosa = person(accounts, server, "Rosa", document_id, "reviewer", organization="FAR")
+    marta = person(accounts, server, "Marta", document_id, "chair", language="es")
+    chair = open_editor(server, document_id, marta, role=None)
+    reviewer = open_editor(server, document_id, rosa, role=None)
+    text = "Las cuotas se pagan cada mes.\n"
+    seed(chair, text, reviewer)
+
+    select(reviewer, "cada mes")
+    reviewer.page.locator("#review-suggest").click()
+    reviewer.page.locator("#review-replacement").fill("cada año")
+    reviewer.page.locator("#review-submit").click()
+    card = thread_with(chair.page, "cada año")
+    expect(card.locator(".thread-accept")).to_be_visible()
+    thread_id = card.get_attribute("data-thread-id")
+    base = f"{server.url}/api/documents/{document_id}/suggestions/{thread_id}"
+
+    def the_other_chair_rejects_first(route: Route) -> None:
+        # the admin chairs the document too, and rejects through the API
+        rejected = httpx.post(f"{base}/reject", json={}, headers=server.headers)
+        assert rejected.status_code == 200, rejected.text
+        route.continue_()
+
+    chair.page.route(f"{base}/accept", the_other_chair_rejects_first)
+    context.allow_status(chair.context, 409, f"{base}/accept")
+    card.locator(".thread-accept").click()
+    expect(chair.page.locator("#error")).to_contain_text(
+        "Otra persona rechazó esta sugerencia hace un momento"
+    )
+    expect(card).to_have_attribute("data-status", "rejected")
+    assert chair.text() == text
+    assert server.markdown(document_id) == text
 
 
 # -- observers, deleted text, Spanish --------------------------------------------------------

@@ -327,6 +327,56 @@ def test_an_accepted_suggestion_changes_the_text_for_everyone(cast: Cast) -> Non
     assert json.loads(row[0])["suggested_by"]["name"] == "Rosa Revisora"
 
 
+def test_two_people_deciding_one_suggestion_at_once_get_one_decision(cast: Cast) -> None:
+    """An accept racing a reject (or another accept) of the same suggestion: exactly one wins,
+    the other gets 409 "already ...", and the text agrees with the recorded decision."""
+    document_id = cast.document()
+    enabled = httpx.put(
+        cast.url(document_id, "/settings"),
+        json={"delegates_decide": True},
+        headers=cast.chair.bearer,
+    )
+    assert enabled.status_code == 200
+    words = ["Protocolo", "Artículo", "Toda", "persona", "derecho", "presentar", "queja", "Fin"]
+    races = [(word, "accept" if n % 2 else "reject") for n, word in enumerate(words)]
+    made = {
+        word: suggest(cast, cast.reviewer, document_id, word, word.upper()).json() for word in words
+    }
+
+    async def race(client: httpx.AsyncClient, word: str, other: str) -> list[httpx.Response]:
+        base = cast.url(document_id, f"/suggestions/{made[word]['id']}")
+        return list(
+            await asyncio.gather(
+                client.post(f"{base}/accept", json={}, headers=cast.chair.bearer),
+                client.post(f"{base}/{other}", json={}, headers=cast.delegate.bearer),
+            )
+        )
+
+    async def scenario() -> list[list[httpx.Response]]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            return list(await asyncio.gather(*(race(client, w, o) for w, o in races)))
+
+    outcomes = run(scenario())
+    text = stored_text(cast.server.db, document_id)
+    listed = {t["id"]: t for t in threads(cast, cast.chair, document_id)["threads"]}
+    for (word, _), (first, second) in zip(races, outcomes, strict=True):
+        codes = sorted([first.status_code, second.status_code])
+        assert codes == [200, 409], (word, first.text, second.text)
+        loser = first if first.status_code == 409 else second
+        status = listed[made[word]["id"]]["status"]
+        assert "already" in loser.json()["error"] and loser.json()["decided"] == status
+        winner = first if first.status_code == 200 else second
+        assert winner.json()["status"] == status
+        assert (word.upper() in text) == (status == "accepted"), (word, status, text)
+        assert (word in text) == (status == "rejected"), (word, status, text)
+    with reading(cast.server.db) as conn:
+        decided = conn.execute(
+            "SELECT count(*) FROM audit_log WHERE document_id = ? AND action LIKE 'suggestion.%'",
+            (document_id,),
+        ).fetchone()[0]
+    assert decided == len(words)
+
+
 def test_insertion_and_deletion_are_suggestions_too(cast: Cast) -> None:
     document_id = cast.document()
     text = SEED
@@ -610,3 +660,26 @@ def test_permission_matrix(cast: Cast) -> None:
         if act(action, None) != 401:
             failures.append(f"{action} signed out: not 401")
     assert not failures, failures
+
+
+def test_decision_locks_order_one_document_and_are_dropped_when_unused() -> None:
+    from server.api_suggestions import Decisions
+
+    decisions = Decisions()
+    order: list[str] = []
+
+    async def decide(document_id: str, name: str, pause: float) -> None:
+        async with decisions.one_at_a_time(document_id):
+            order.append(f"{name}+")
+            await asyncio.sleep(pause)
+            order.append(f"{name}-")
+
+    async def scenario() -> None:
+        first = asyncio.create_task(decide("doc", "a", 0.05))
+        await asyncio.sleep(0)  # a holds the document's lock
+        await asyncio.gather(first, decide("doc", "b", 0), decide("other", "c", 0))
+        assert len(decisions) == 0
+
+    asyncio.run(scenario())
+    assert order.index("a-") < order.index("b+")  # the same document waits
+    assert order.index("c-") < order.index("a-")  # another document does not

@@ -103,6 +103,9 @@ export function review ({ id, ydoc, ytext, provider, me, access, error }) {
         if (err instanceof ApiError && err.status === 409 && err.data && err.data.conflict) {
           error.say('review.accept_conflict')
           load()
+        } else if (err instanceof ApiError && err.status === 409 && err.data && err.data.decided) {
+          error.say(err.data.decided === 'accepted' ? 'review.already_accepted' : 'review.already_rejected')
+          load()
         } else {
           error.fail(err, key)
         }
