@@ -17,7 +17,7 @@ from typing import Any
 from pycrdt import Doc, Subscription, Text, TransactionEvent
 
 from server.errors import InvalidPayload, ReadOnly
-from server.sync import checks, protocol, structs
+from server.sync import checks, order, protocol, structs
 from server.sync.awareness import Presence, stamp
 from server.sync.peer import Peer
 from server.sync.protocol import (
@@ -77,6 +77,8 @@ class Room:
         # else made at the first update, and made anew after a server-side edit.
         self.halves: dict[int, set[int]] | None = None
         self._notice_timer: asyncio.TimerHandle | None = None
+        # The text's order, deleted characters included (`server.sync.order`).
+        self.ordering = order.Ordering()
         self.doc = self._new_doc(state)
 
     # -- the document -------------------------------------------------------------------
@@ -121,7 +123,9 @@ class Room:
         An update that was walked (``walk``, made by `_check_writer`: anything but a
         keystroke) is first checked against the Doc's state, before the Doc sees it: it must
         not need structs neither holds (`checks.held_dependencies`) nor rewrite clocks its
-        client has used (`checks.no_rewrites`). Refused there, it costs nothing else.
+        client has used (`checks.no_rewrites`). Every update, keystrokes included, must put
+        its text between characters that were side by side for its typist (`server.sync.order`).
+        Refused there, it costs nothing else.
 
         Some malformed updates apply without error but leave the Doc unable to encode itself
         (every later joiner would crash): so the new part is encoded once as a check. When the
@@ -140,6 +144,7 @@ class Room:
                 prior = protocol.parse_state_vector(before)
                 checks.held_dependencies(walk, prior)
                 checks.no_rewrites(self.doc, update, walk, prior)
+            placing = self.ordering.check(self.doc, update, walk)
             applied = True
             self.doc.apply_update(update)
             if self._changes:
@@ -180,6 +185,7 @@ class Room:
             self._rebuild()
             raise InvalidPayload("invalid update") from None
         changes, self._changes = self._changes, []
+        self.ordering.taken(changes, update, placing)
         return changes
 
     def _rebuild(self) -> None:
@@ -194,6 +200,7 @@ class Room:
         # integrate at once (`test_a_rebuild_of_a_history_that_hangs_a_replay_ends`). The
         # unsaved ones may repeat committed ones; merging them again is harmless.
         self.doc = self._new_doc(merge([self._base, *self._since, *self.unsaved]))
+        self.ordering.reset()
         self._full_reply = None
         self._delete_set = None
 
@@ -370,6 +377,7 @@ class Room:
             change(self.doc.get("content", type=Text))
         changes, self._changes = self._changes, []
         self.halves = None  # the change may hold characters outside the BMP: made anew
+        self.ordering.taken(changes, b"", None)
         for update in changes:
             self._persist(None, update)
 

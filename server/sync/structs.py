@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from server.errors import InvalidPayload
-from server.sync.protocol import MAX_VARUINT_BYTES, Reader
+from server.sync.protocol import MAX_VARUINT_BYTES, Reader, var_uint
 
 ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 units each
 
@@ -73,6 +73,16 @@ class Walk:
     # Asked for with ``keep`` (per client, a range of clocks): per client, the structs
     # that hold clocks in that range, in order.
     runs: dict[int, list[Run]] = field(default_factory=dict)
+    # Each string and deleted content in the update: where its struct's info byte is, where
+    # its content is (from its length prefix to its end), its length in UTF-16 units; and
+    # where the structs end and the delete set begins: see `blanked`.
+    strings: list[tuple[int, int, int, int]] = field(default_factory=list)
+    body_end: int = 0
+    # Every item struct (not GC nor Skip): client, clock, length, origin, right origin, and
+    # its parent as encoded when it has neither neighbour (see `server.sync.order`).
+    items: list[tuple[int, int, int, ID | None, ID | None, bytes | None]] = field(
+        default_factory=list
+    )
 
 
 def update_header(update: bytes) -> tuple[int, int, int | None]:
@@ -164,6 +174,8 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
     halves: dict[int, list[int]] = {}
     starts: dict[int, int] = {}
     runs: dict[int, list[Run]] = {}
+    strings: list[tuple[int, int, int, int]] = []
+    items: list[tuple[int, int, int, ID | None, ID | None, bytes | None]] = []
     skips = False
     clients, pos = uint(0)
     for _ in range(clients):
@@ -175,6 +187,7 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
         for _ in range(structs):
             if pos >= end:
                 raise InvalidPayload("truncated update")
+            info_at = pos
             info = data[pos]
             pos += 1
             ref = info & 0x1F
@@ -219,8 +232,11 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
                     for before, match in enumerate(ASTRAL.finditer(chunk)):
                         units.append(clock + match.start() + before + 1)
                 content = encoded
+                strings.append((info_at, first, pos, length))
             elif ref in (1, 2, 8):  # deleted, JSON, any: a count
                 length, pos = uint(pos)
+                if ref == 1:
+                    strings.append((info_at, first, pos, length))
                 values = []
                 for _ in range(length if ref != 1 else 0):
                     value = pos
@@ -241,6 +257,7 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
                 raise InvalidPayload(f"unknown struct type {ref} in update")
             if length == 0:
                 raise InvalidPayload("empty struct in update")
+            items.append((client, clock, length, origin, right, parent))
             if clock < high and low < clock + length:
                 if ref not in (1, 2, 4, 8):
                     content = data[first:pos]
@@ -249,6 +266,7 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
             clock += length
         ends[client] = max(ends.get(client, 0), clock)
     deletes: dict[int, list[tuple[int, int]]] = {}
+    body_end = pos
     ranges, pos = uint(pos)  # the delete set: per client, (clock, length) ranges
     for _ in range(ranges):
         client, pos = uint(pos)
@@ -260,4 +278,74 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
             deleted.append((clock, length))
     if pos != end:
         raise InvalidPayload("trailing bytes after update")
-    return Walk(ends, deletes, lefts, rights, halves, starts=starts, runs=runs, skips=skips)
+    return Walk(
+        ends,
+        deletes,
+        lefts,
+        rights,
+        halves,
+        starts=starts,
+        runs=runs,
+        skips=skips,
+        strings=strings,
+        body_end=body_end,
+        items=items,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Keystroke:
+    """An update of one string struct (what a person typing sends): where it goes, and where
+    its content is (see `blanked`)."""
+
+    client: int
+    clock: int
+    length: int  # in UTF-16 units
+    origin: ID | None
+    right: ID | None
+    content: tuple[int, int, int]  # its info byte, its string's length prefix and its end
+    body_end: int
+
+
+def keystroke(update: bytes) -> Keystroke | None:
+    """The update's one string struct, if it is just that (and a delete set); else None.
+
+    For the keystroke path of a room (one struct, no character outside the BMP anywhere):
+    reads the struct's neighbours without walking the whole update. The UTF-16 length is the
+    number of characters only without characters outside the BMP; the caller knows."""
+    reader = Reader(update)
+    try:
+        if reader.var_uint() != 1 or reader.var_uint() != 1:
+            return None
+        client, clock = reader.var_uint(), reader.var_uint()
+        info_at = reader.pos
+        info = update[info_at]
+        reader.pos += 1
+        if info & 0x1F != 4:
+            return None
+        origin = (reader.var_uint(), reader.var_uint()) if info & 0x80 else None
+        right = (reader.var_uint(), reader.var_uint()) if info & 0x40 else None
+        if not info & 0xC0:
+            return None  # a parent instead of neighbours: rare, walked instead
+        start = reader.pos
+        text = reader.var_bytes()
+    except (InvalidPayload, IndexError):
+        return None
+    length = len(text.decode("utf-8", "replace"))
+    return Keystroke(client, clock, length, origin, right, (info_at, start, reader.pos), reader.pos)
+
+
+def blanked(update: bytes, strings: list[tuple[int, int, int, int]], body_end: int) -> bytes:
+    """The update with every string's content, and every deleted content, replaced by a
+    string of as many ASCII characters as it has UTF-16 units, and without its delete set:
+    the same structs in the same places, in a text where every unit is one character and
+    nothing is deleted (`server.sync.order`)."""
+    parts: list[bytes] = []
+    at = 0
+    for info_at, start, end, length in strings:
+        info = update[info_at] & 0xE0 | 4  # a string, with the same neighbours and parent
+        parts += [update[at:info_at], bytes([info]), update[info_at + 1 : start]]
+        parts += [var_uint(length), b"x" * length]
+        at = end
+    parts += [update[at:body_end], b"\x00"]
+    return b"".join(parts)
