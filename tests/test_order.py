@@ -170,3 +170,22 @@ def concurrent_session(seed: int, clients: int = 5, steps: int = 500) -> int:
 @pytest.mark.parametrize("seeds", [range(0, 30), range(30, 60)])
 def test_real_concurrent_editing_is_never_refused(seeds: range) -> None:
     assert sum(concurrent_session(seed) for seed in seeds) > 1000
+
+
+def test_deleted_content_claimed_in_a_few_bytes_is_not_blanked_without_bound() -> None:
+    """Deleted content is only a length: 2^31 units in 11 bytes. Blanked, it would be 2 GB of
+    ASCII in the order (a fuzz run saw the server grow to 2.5 GB); only 8 units per byte of
+    the update are blanked, the rest stays deleted content."""
+    room = Room()
+    _, updates = typing(1, "ab")
+    for update in updates:
+        room.send(update)
+    huge = varints(1, 1, 3, 0) + b"\x01" + varints(1, 7) + b"content" + varints(2**31, 0)
+    room.send(huge)
+    small = varints(1, 1, 4, 0) + b"\x01" + varints(1, 7) + b"content" + varints(100, 0)
+    room.send(small)
+    assert room.ordering.order is not None
+    room.ordering.order.add(b"\x00\x00")  # no change: to read the order's length, merged
+    room.ordering.order._flush()
+    assert len(room.ordering.order.text) == 2 + 100  # "ab" and the small deleted run
+    assert room.text == "ab"

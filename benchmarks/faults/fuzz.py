@@ -1107,6 +1107,9 @@ async def _fuzz(
             elif now - moved[0] > HANG_SECONDS:  # nothing answered, nothing closed: frozen
                 hung = True
                 tally.stop = True
+                for f in fuzzers:  # one of these froze it: kept, to replay on the saved rooms
+                    for frame in f.recent:
+                        tally.finding("in flight when the server froze", frame, room=f.room)
                 stack.append(await asyncio.to_thread(dump_stack, server))
                 return
             if plan.checkpoint is not None and now - last[0] >= 10:

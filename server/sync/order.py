@@ -106,7 +106,7 @@ class Order:
         self.doc: Doc[Text] = Doc()
         self.text = self.doc.get("content", type=Text)
         walk = structs.walk_update(state)
-        self.doc.apply_update(structs.blanked(state, walk.strings, walk.body_end))
+        self.doc.apply_update(structs.blanked(state, walk.blanks, walk.body_end))
         self.queue: list[bytes] = []
         self.ends: dict[int, int] = protocol.parse_state_vector(self.doc.get_state())
         # Per client, what the update of a person typing on after their last character
@@ -139,10 +139,18 @@ class Order:
         with the same right neighbour (the common case, seen by its first bytes); else None."""
         if update[:2] != b"\x01\x01":
             return None
-        expected = self.next.get(_uint(update, 2)[0])
-        if expected is None or not update.startswith(expected.prefix):
+        reader = Reader(update)
+        reader.pos = 2
+        try:
+            client = reader.var_uint()
+            expected = self.next.get(client)
+            if expected is None or not update.startswith(expected.prefix):
+                return None
+            reader.pos = len(expected.prefix)
+            size = reader.var_uint()
+        except InvalidPayload:
             return None
-        size, start = _uint(update, len(expected.prefix))
+        start = reader.pos
         end = start + size
         content = update[start:end]
         if size <= 0 or len(content) != size:
@@ -154,7 +162,7 @@ class Order:
                 length = len(content.decode("utf-8").encode("utf-16-le")) // 2
             except UnicodeDecodeError:
                 return None
-        client, clock = _uint(update, 2)[0], expected.clock
+        clock = expected.clock
         struct = Placed(client, clock, length, (client, clock - 1), expected.right)
         return Placing([struct], [(expected.info_at, len(expected.prefix), end, length)], end)
 
@@ -232,19 +240,6 @@ class Order:
         return reader.var_uint(), reader.var_uint()
 
 
-def _uint(data: bytes, pos: int) -> tuple[int, int]:
-    """A varint at ``pos`` and the position after it (0 past the end: no match)."""
-    value = shift = 0
-    while pos < len(data) and shift < 64:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-    return -1, len(data) + 1
-
-
 class Ordering:
     """A room's `Order`, made from its Doc at the first update after it was loaded or
     rebuilt. If the order itself fails (it should not: it takes only what the room's Doc
@@ -279,7 +274,7 @@ class Ordering:
                 return None  # refused as a gap by the room
             new = placed(walk)
             self.order.check(new)
-            return Placing(new, walk.strings, walk.body_end)
+            return Placing(new, walk.blanks, walk.body_end)
         except Crossed:
             raise
         except InvalidPayload:
@@ -299,7 +294,7 @@ class Ordering:
                     blanked = structs.blanked(update, placing.blanks, placing.body_end)
                 else:
                     walk = structs.walk_update(change)
-                    blanked = structs.blanked(change, walk.strings, walk.body_end)
+                    blanked = structs.blanked(change, walk.blanks, walk.body_end)
                 self.order.add(blanked)
             if placing is not None:
                 self.order.typed(placing.placed)

@@ -16,6 +16,7 @@ from server.sync.protocol import MAX_VARUINT_BYTES, Reader, var_uint
 ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 units each
 
 ID = tuple[int, int]  # (client, clock)
+BLANKABLE_PER_BYTE = 8  # deleted units blanked per byte of the update (see `walk_update`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +74,11 @@ class Walk:
     # Asked for with ``keep`` (per client, a range of clocks): per client, the structs
     # that hold clocks in that range, in order.
     runs: dict[int, list[Run]] = field(default_factory=dict)
-    # Each string and deleted content in the update: where its struct's info byte is, where
-    # its content is (from its length prefix to its end), its length in UTF-16 units; and
-    # where the structs end and the delete set begins: see `blanked`.
-    strings: list[tuple[int, int, int, int]] = field(default_factory=list)
+    # Each string and deleted content in the update (deleted content up to 8 units per byte
+    # of the update): where its struct's info byte is, where its content is (from its length
+    # prefix to its end), its length in UTF-16 units; and where the structs end and the
+    # delete set begins: see `blanked`.
+    blanks: list[tuple[int, int, int, int]] = field(default_factory=list)
     body_end: int = 0
     # Every item struct (not GC nor Skip): client, clock, length, origin, right origin, and
     # its parent as encoded when it has neither neighbour (see `server.sync.order`).
@@ -174,7 +176,11 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
     halves: dict[int, list[int]] = {}
     starts: dict[int, int] = {}
     runs: dict[int, list[Run]] = {}
-    strings: list[tuple[int, int, int, int]] = []
+    blanks: list[tuple[int, int, int, int]] = []
+    # Deleted content is only a length: blanked, it becomes that many bytes. A forged update
+    # of a few bytes can claim 2^31 deleted units, so only so many are blanked (the rest
+    # stays deleted content, without a place in the order).
+    blankable = BLANKABLE_PER_BYTE * len(update) + 1024
     items: list[tuple[int, int, int, ID | None, ID | None, bytes | None]] = []
     skips = False
     clients, pos = uint(0)
@@ -232,11 +238,12 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
                     for before, match in enumerate(ASTRAL.finditer(chunk)):
                         units.append(clock + match.start() + before + 1)
                 content = encoded
-                strings.append((info_at, first, pos, length))
+                blanks.append((info_at, first, pos, length))
             elif ref in (1, 2, 8):  # deleted, JSON, any: a count
                 length, pos = uint(pos)
-                if ref == 1:
-                    strings.append((info_at, first, pos, length))
+                if ref == 1 and length <= blankable:
+                    blanks.append((info_at, first, pos, length))
+                    blankable -= length
                 values = []
                 for _ in range(length if ref != 1 else 0):
                     value = pos
@@ -287,7 +294,7 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
         starts=starts,
         runs=runs,
         skips=skips,
-        strings=strings,
+        blanks=blanks,
         body_end=body_end,
         items=items,
     )
@@ -310,9 +317,8 @@ class Keystroke:
 def keystroke(update: bytes) -> Keystroke | None:
     """The update's one string struct, if it is just that (and a delete set); else None.
 
-    For the keystroke path of a room (one struct, no character outside the BMP anywhere):
-    reads the struct's neighbours without walking the whole update. The UTF-16 length is the
-    number of characters only without characters outside the BMP; the caller knows."""
+    For the keystroke path of a room (one struct): reads the struct's neighbours without
+    walking the whole update."""
     reader = Reader(update)
     try:
         if reader.var_uint() != 1 or reader.var_uint() != 1:
@@ -331,18 +337,18 @@ def keystroke(update: bytes) -> Keystroke | None:
         text = reader.var_bytes()
     except (InvalidPayload, IndexError):
         return None
-    length = len(text.decode("utf-8", "replace"))
+    length = len(text.decode("utf-8", "replace").encode("utf-16-le")) // 2
     return Keystroke(client, clock, length, origin, right, (info_at, start, reader.pos), reader.pos)
 
 
-def blanked(update: bytes, strings: list[tuple[int, int, int, int]], body_end: int) -> bytes:
+def blanked(update: bytes, blanks: list[tuple[int, int, int, int]], body_end: int) -> bytes:
     """The update with every string's content, and every deleted content, replaced by a
     string of as many ASCII characters as it has UTF-16 units, and without its delete set:
     the same structs in the same places, in a text where every unit is one character and
     nothing is deleted (`server.sync.order`)."""
     parts: list[bytes] = []
     at = 0
-    for info_at, start, end, length in strings:
+    for info_at, start, end, length in blanks:
         info = update[info_at] & 0xE0 | 4  # a string, with the same neighbours and parent
         parts += [update[at:info_at], bytes([info]), update[info_at + 1 : start]]
         parts += [var_uint(length), b"x" * length]
