@@ -484,10 +484,12 @@ def test_a_rebuild_of_a_history_that_hangs_a_replay_ends(tmp_path: Path) -> None
     froze the whole server in such a rebuild: yrs looping in its conflict resolution while it
     replayed the changes one by one, holding the GIL. Replayed one by one on a fresh Doc, the
     rows above loop the same way; merged into one update they integrate at once. The room
-    now rebuilds from the merge: with these rows as its changes, the rebuild ends and holds
-    their text (8,103 characters; these rows hold halves of emoji from before the checks, so
-    the room's own encoding is not faithful to it, see above). (In a subprocess: a hang cannot be
-    interrupted from inside. The fuzz run's own history was not reproduced offline.)"""
+    now rebuilds from yrs's merge (`merge_updates`, which never integrates one by one; a
+    second freeze, of 2026-11-29, was in a Doc replay of many changes): with these rows as its
+    changes, the rebuild ends and holds their text (8,106 characters; a Doc replay of them
+    gives 8,103: these rows hold halves of emoji from before the checks, so encodings of them
+    are not faithful, see above). (In a subprocess: a hang cannot be interrupted from inside.
+    The fuzz runs' own histories were not reproduced offline.)"""
     import subprocess
     import sys
 
@@ -498,4 +500,4 @@ def test_a_rebuild_of_a_history_that_hangs_a_replay_ends(tmp_path: Path) -> None
         timeout=60,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert int(done.stdout) == 8103
+    assert int(done.stdout) == 8106
