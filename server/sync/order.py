@@ -247,6 +247,7 @@ class Ordering:
 
     def __init__(self) -> None:
         self.order: Order | None = None
+        self.failures = 0  # times the order failed and was made anew
 
     def reset(self) -> None:
         self.order = None
@@ -255,6 +256,8 @@ class Ordering:
         """Raise `Crossed` for an update that puts text between characters that were not
         side by side for its typist. ``walk`` is the room's, if it walked the update (it did
         not for a keystroke, which has no character outside the BMP)."""
+        if update[:1] == b"\x00":
+            return None  # no structs (a deletion): nothing is placed
         try:
             if self.order is None:
                 self.order = Order(doc.get_update())
@@ -290,6 +293,8 @@ class Ordering:
             return
         try:
             for change in changes:
+                if change[:1] == b"\x00":
+                    continue  # only deletions: the order keeps everything
                 if placing is not None and placing.blanks is not None and change == update:
                     blanked = structs.blanked(update, placing.blanks, placing.body_end)
                 else:
@@ -305,4 +310,5 @@ class Ordering:
         if not (isinstance(exc, Exception) or checks.is_panic(exc)):
             raise exc
         log.warning("the order of the document's text failed; it is made anew")
+        self.failures += 1
         self.order = None
