@@ -203,7 +203,7 @@ class Order:
                     return False  # in the same update, or not held: not checked here
                 known[neighbour[0]] = max(known.get(neighbour[0], -1), neighbour[1])
         try:
-            with checks.untrusted():
+            with checks.untrusted(), self.doc.transaction():  # one for every lookup
                 # Each neighbour must be a character of the text (not a formatting mark, nor
                 # part of another type): then its index is where it is.
                 low, high = -1, len(self.text)
