@@ -481,19 +481,21 @@ def test_walk_finds_the_second_half_of_every_astral_character() -> None:
         checks.whole_characters(walk, {7: {2, 5}}, lambda: held, lambda: {7: deleted})
 
     check(structs.walk_update(doc.get_update()), {}, [])  # the emoji whole, itself
-    whole = structs.Walk({9: 1}, {7: [(1, 2)]}, [(9, 0, 7, 2)], [(9, 0, 7, 4)], {})
+    whole = structs.Walk({9: 1}, {7: [(1, 2)]}, [(9, 0, 1, (7, 2), (7, 4), None)], {})
     check(whole, {7: 6}, [])  # deletes the first emoji; inserts between the emoji
     cuts = [
-        structs.Walk({}, {7: [(0, 2)]}, [], [], {}),  # deletes a and half of 📊
-        structs.Walk({9: 1}, {}, [(9, 0, 7, 1)], [], {}),  # right after the first half
-        structs.Walk({9: 1}, {}, [], [(9, 0, 7, 5)], {}),  # right before the second half
+        structs.Walk({}, {7: [(0, 2)]}, [], {}),  # deletes a and half of 📊
+        structs.Walk({9: 1}, {}, [(9, 0, 1, (7, 1), None, None)], {}),  # right after the first half
+        structs.Walk(
+            {9: 1}, {}, [(9, 0, 1, None, (7, 5), None)], {}
+        ),  # right before the second half
     ]
     for cut in cuts:
         with pytest.raises(InvalidPayload):
             check(cut, {7: 6}, [])
     # What the document already holds passes: a struct it has, a deletion it has.
-    check(structs.Walk({9: 1}, {}, [(9, 0, 7, 1)], [], {}), {7: 6, 9: 1}, [])
-    check(structs.Walk({}, {7: [(0, 2)]}, [], [], {}), {7: 6}, [(0, 3)])
+    check(structs.Walk({9: 1}, {}, [(9, 0, 1, (7, 1), None, None)], {}), {7: 6, 9: 1}, [])
+    check(structs.Walk({}, {7: [(0, 2)]}, [], {}), {7: 6}, [(0, 3)])
 
 
 def test_update_header_and_may_hold_astral() -> None:

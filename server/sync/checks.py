@@ -173,11 +173,11 @@ def whole_characters(
     def inside(client: int, clock: int) -> bool:
         return is_half(known, own, client, clock)
 
-    for client, clock, left_client, left_clock in walk.lefts:
-        if inside(left_client, left_clock + 1) and clock >= state().get(client, 0):
-            raise InvalidPayload(CUT)
-    for client, clock, right_client, right_clock in walk.rights:
-        if inside(right_client, right_clock) and clock >= state().get(client, 0):
+    for client, clock, _, left, right, _ in walk.items:
+        cut = (left is not None and inside(left[0], left[1] + 1)) or (
+            right is not None and inside(*right)
+        )
+        if cut and clock >= state().get(client, 0):
             raise InvalidPayload(CUT)
     for client, ranges in walk.deletes.items():
         for start, length in ranges:
@@ -245,8 +245,8 @@ def held_dependencies(walk: structs.Walk, prior: dict[int, int]) -> None:
 
     if any(start > prior.get(client, 0) for client, start in walk.starts.items()):
         raise InvalidPayload(MISSING)
-    for neighbours in (walk.lefts, walk.rights):
-        if not all(held(client, clock) for _, _, client, clock in neighbours):
+    for _, _, _, left, right, _ in walk.items:
+        if (left is not None and not held(*left)) or (right is not None and not held(*right)):
             raise InvalidPayload(MISSING)
 
 

@@ -82,10 +82,10 @@ class Next(NamedTuple):
 
 class Placing(NamedTuple):
     """What `Ordering.check` found in an update, for `Ordering.taken` once the room took it:
-    its structs, and where the strings and deleted content to blank are (if known)."""
+    its structs, and where the strings and deleted content to blank are."""
 
     placed: list[Placed]
-    blanks: list[tuple[int, int, int, int]] | None
+    blanks: list[tuple[int, int, int, int]]
     body_end: int
 
 
@@ -295,7 +295,7 @@ class Ordering:
             for change in changes:
                 if change[:1] == b"\x00":
                     continue  # only deletions: the order keeps everything
-                if placing is not None and placing.blanks is not None and change == update:
+                if placing is not None and change == update:
                     blanked = structs.blanked(update, placing.blanks, placing.body_end)
                 else:
                     walk = structs.walk_update(change)

@@ -60,11 +60,10 @@ class Walk:
 
     ends: dict[int, int]  # per client, the clock after its last struct
     deletes: dict[int, list[tuple[int, int]]]  # the delete set: per client, (clock, length)
-    # Where each struct is put: (its client, its clock, and the client and clock of its left
-    # neighbour when it was made: the origin), and the same with its right origin. Structs
-    # without one are left out.
-    lefts: list[tuple[int, int, int, int]]
-    rights: list[tuple[int, int, int, int]]
+    # Every item struct (not GC nor Skip) and where it is put: its client, clock and length,
+    # its left neighbour when it was made (the origin) and its right one, and its parent as
+    # encoded when it has neither neighbour (see `checks` and `server.sync.order`).
+    items: list[tuple[int, int, int, ID | None, ID | None, bytes | None]]
     # Per client, the clocks of the second UTF-16 unit of each character outside the BMP
     # (an emoji, say) in the update's strings: a cut at such a clock splits a character.
     halves: dict[int, list[int]]
@@ -80,11 +79,6 @@ class Walk:
     # delete set begins: see `blanked`.
     blanks: list[tuple[int, int, int, int]] = field(default_factory=list)
     body_end: int = 0
-    # Every item struct (not GC nor Skip): client, clock, length, origin, right origin, and
-    # its parent as encoded when it has neither neighbour (see `server.sync.order`).
-    items: list[tuple[int, int, int, ID | None, ID | None, bytes | None]] = field(
-        default_factory=list
-    )
 
 
 def update_header(update: bytes) -> tuple[int, int, int | None]:
@@ -171,8 +165,6 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
         return pos
 
     ends: dict[int, int] = {}
-    lefts: list[tuple[int, int, int, int]] = []
-    rights: list[tuple[int, int, int, int]] = []
     halves: dict[int, list[int]] = {}
     starts: dict[int, int] = {}
     runs: dict[int, list[Run]] = {}
@@ -211,12 +203,10 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
             if info & 0x80:  # origin id
                 origin_client, pos = uint(pos)
                 origin_clock, pos = uint(pos)
-                lefts.append((client, clock, origin_client, origin_clock))
                 origin = (origin_client, origin_clock)
             if info & 0x40:  # right origin id
                 origin_client, pos = uint(pos)
                 origin_clock, pos = uint(pos)
-                rights.append((client, clock, origin_client, origin_clock))
                 right = (origin_client, origin_clock)
             if not info & 0xC0:  # parent: a root type's name or an item id; maybe a map key
                 first = pos
@@ -288,15 +278,13 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
     return Walk(
         ends,
         deletes,
-        lefts,
-        rights,
+        items,
         halves,
         starts=starts,
         runs=runs,
         skips=skips,
         blanks=blanks,
         body_end=body_end,
-        items=items,
     )
 
 
