@@ -238,7 +238,11 @@ def test_a_delete_inside_an_emoji_is_refused(server: Server) -> None:
 # unit of "שׁ" with other content, with a right origin and no origin. The server would take
 # clock 42 for a duplicate and integrate the rest with a right origin to the left of where it
 # goes; applied one by one (the room) and in one go (a newcomer decoding the room's state) the
-# last two characters came out in different orders.
+# last two characters came out in different orders. Refused since 2026-11-29 before the Doc
+# sees it, by the order check: its new part (clock 43, after the held clock 42 as pycrdt cuts
+# it) has its right neighbour on its left. `checks.no_rewrites` refused it after the Doc had
+# begun (a rebuild); it still refuses rewritten clocks whose new part is well placed
+# (tests/test_protocol.py).
 
 
 def test_a_client_rewriting_its_own_clocks_is_refused(server: Server) -> None:
@@ -246,7 +250,7 @@ def test_a_client_rewriting_its_own_clocks_is_refused(server: Server) -> None:
     before = "x" * 40 + "\u200bשׁ"
     # The room is as before, and it still takes edits: everyone agrees.
     refused_and_consistent(
-        server, updates[:3], before, updates[3], "rewrites", before + "!", typed="!"
+        server, updates[:3], before, updates[3], "side by side", before + "!", typed="!"
     )
 
 
@@ -353,6 +357,53 @@ def test_copies_with_crossing_origins_are_refused(server: Server) -> None:
     refused_and_consistent(
         server, updates[:2], before, updates[2], "side by side", before + "¡", typed="¡"
     )
+
+
+def string_between(
+    client: int, text: str, origin: tuple[int, int], right: tuple[int, int]
+) -> bytes:
+    """An update of one string struct of ``client`` at clock 0, between two neighbours."""
+    data = text.encode()
+    body = bytes([1, 1]) + protocol.var_uint(client) + b"\x00\xc4"
+    for at in (origin, right):
+        body += protocol.var_uint(at[0]) + protocol.var_uint(at[1])
+    return body + protocol.var_uint(len(data)) + data + b"\x00"
+
+
+def typed_and_map() -> list[bytes]:
+    """Client 1 typed "abcd"; client 9 set the key ``k`` of a map ``meta`` twice."""
+    author: Doc[Text] = Doc(client_id=1)
+    author.get("content", type=Text).insert(0, "abcd")
+    other: Doc[Map] = Doc(client_id=9)
+    other["meta"] = meta = Map()
+    meta["k"] = 1
+    meta["k"] = 2
+    return [author.get_update(), other.get_update()]
+
+
+# Room 0 of the 16:05 fuzz run (2026-11-29): text between a character and a map's entry; the
+# room's copy lost characters and newcomers saw another text.
+def test_text_between_neighbours_in_two_lists_is_refused(server: Server) -> None:
+    forged = string_between(3, "x", (1, 0), (9, 0))
+    refused_and_consistent(
+        server, typed_and_map(), "abcd", forged, "side by side", "abcd¡", typed="¡"
+    )
+
+
+# Room 4 of the same run: a struct that begins at a clock held as garbage, cut there by yrs
+# with the garbage as the left neighbour of what follows: yrs put it at the start of the
+# text, the browsers' Yjs drops it.
+def test_text_cut_after_garbage_is_refused(server: Server) -> None:
+    garbage = bytes([1, 1, 5, 0, 0, 1, 0])  # client 5, clock 0: one garbage-collected clock
+    forged = bytes([1, 1, 5, 0, 0xC4, 1, 0, 1, 1, 3]) + b"XYZ" + b"\x00"
+    before = [*typed_and_map()[:1], garbage]
+    refused_and_consistent(server, before, "abcd", forged, "side by side", "abcd¡", typed="¡")
+
+
+# Room 10 of the same run: client 2's structs twice in one update, overlapping.
+def test_a_client_twice_in_one_update_is_refused(server: Server) -> None:
+    twice = bytes.fromhex("020102030001020200040107636f6e74656e7404686f6c61000200")
+    refused_and_consistent(server, [], "", twice, "appear twice", "¡", typed="¡")
 
 
 def test_update_clocks_reads_what_real_clients_send() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from pycrdt import Doc, Text, merge_updates
+from pycrdt import Doc, Map, Text, merge_updates
 
 from server.errors import InvalidPayload
 from server.sync import order, structs
@@ -189,3 +189,83 @@ def test_deleted_content_claimed_in_a_few_bytes_is_not_blanked_without_bound() -
     room.ordering.order._flush()
     assert len(room.ordering.order.text) == 2 + 100  # "ab" and the small deleted run
     assert room.text == "ab"
+
+
+def meta_entries(client: int) -> bytes:
+    """An update of a map ``meta`` whose key ``k`` was set twice: the entries (client, 0) and
+    (client, 1), in the key's list, not in the text."""
+    doc: Doc[Map] = Doc(client_id=client)
+    doc["meta"] = meta = Map()
+    meta["k"] = 1
+    meta["k"] = 2
+    return doc.get_update()
+
+
+def test_text_between_neighbours_in_two_lists_is_refused() -> None:
+    """Found in room 0 of the 16:05 fuzz run: a struct whose left neighbour is a character
+    and whose right one is a map's entry. yrs looks for the right neighbour from the left
+    one, runs past the end of the text: the room lost characters ("abcd" became "ax") and a
+    newcomer saw another text ("x")."""
+    room = Room()
+    room.send(meta_entries(9))
+    for update in typing(1, "abcd")[1]:
+        room.send(update)
+    with pytest.raises(InvalidPayload, match="side by side"):
+        room.send(item(3, 0, "x", (1, 0), (9, 0)))  # left in the text, right in the map
+    with pytest.raises(InvalidPayload, match="side by side"):
+        room.send(item(3, 0, "x", (9, 1), (1, 1)))  # and the other way round
+    assert room.text == "abcd"
+    room.send(item(3, 0, "x", (1, 0), (1, 1)))  # between two characters: real
+    room.send(item(4, 0, "y", (9, 1), None))  # after the map's entry, in its list
+    assert room.text == "axbcd"
+    # the same from an order made from a stored state
+    loaded = Room(room.doc.get_update())
+    with pytest.raises(InvalidPayload, match="side by side"):
+        loaded.send(item(5, 0, "z", (3, 0), (9, 0)))
+    loaded.send(item(5, 0, "z", (3, 0), (1, 1)))
+    assert loaded.text == "axzbcd"
+
+
+def test_text_cut_after_garbage_is_refused() -> None:
+    """Found in room 4 of the 16:05 fuzz run: a struct that begins at a clock the room holds
+    as garbage is cut there by yrs, and the part after the cut has the garbage as its left
+    neighbour. yrs then puts it at the start of the text; Yjs (the browsers) drops it."""
+    room = Room()
+    for update in typing(1, "abcd")[1]:
+        room.send(update)
+    room.send(varints(1, 1, 5, 0) + b"\x00" + varints(1) + varints(0))  # GC of clock 0
+    with pytest.raises(InvalidPayload, match="side by side"):
+        room.send(item(5, 0, "XYZ", (1, 0), (1, 1)))  # held from clock 1 on: after the GC
+    assert room.text == "abcd"
+    assert room.ordering.order is not None
+    lists = room.ordering.order.lists
+    assert lists.new([(5, 0, 3, (1, 0), (1, 1), None)]) == [(5, 1, 2, (5, 0), (1, 1), None)]
+    assert lists.new([(1, 2, 2, (1, 1), None, None)]) == []  # all held: nothing new
+
+
+def test_a_client_twice_in_one_update_is_refused() -> None:
+    """Found in room 10 of the 16:05 fuzz run: client 2's structs in two runs of one update
+    ('hola' at clocks 0-3, garbage at clock 3). pycrdt took it and reported a change with a
+    Skip of 2^32 - 1 clocks; the room then showed 'hola' where newcomers saw 'x'."""
+    twice = bytes.fromhex("020102030001020200040107636f6e74656e7404686f6c61000200")
+    with pytest.raises(InvalidPayload, match="appear twice"):
+        structs.walk_update(twice)
+
+
+def test_the_lists_of_a_stored_state_are_read_whatever_the_order_of_its_structs() -> None:
+    """In a state, a client's structs may have neighbours of clients written after them:
+    each struct's list is read from its neighbours' first (depth first, no recursion)."""
+    docs = [Doc(client_id=client) for client in (1, 2, 3)]
+    for step in range(300):
+        doc = docs[step % 3]
+        text = doc.get("content", type=Text)
+        text.insert(len(str(text)) // 2, "ab"[step % 2])  # in the middle: neighbours of others
+        for other in docs:
+            if other is not doc:
+                other.apply_update(doc.get_update(other.get_state()))
+    state = merge_updates(docs[0].get_update(), meta_entries(9))
+    order_ = order.Order(state)
+    walk = structs.walk_update(state)
+    for client, clock, length, *_ in walk.items:
+        assert order_.lists.in_text((client, clock + length - 1)) is (client != 9)
+    assert order_.lists.in_text((1, 10**6)) is None  # not held

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
+from bisect import bisect_right, insort
 from typing import NamedTuple
 
 from pycrdt import Assoc, Doc, StickyIndex, Text, merge_updates
@@ -80,23 +81,157 @@ class Next(NamedTuple):
     right_bytes: bytes
 
 
+Item = tuple[int, int, int, ID | None, ID | None, bytes | None]  # as in `structs.Walk.items`
+
+
 class Placing(NamedTuple):
     """What `Ordering.check` found in an update, for `Ordering.taken` once the room took it:
-    its structs, and where the strings and deleted content to blank are."""
+    its structs, where the strings and deleted content to blank are, and which of its
+    clocks are in the text (`Lists.place`)."""
 
     placed: list[Placed]
     blanks: list[tuple[int, int, int, int]]
     body_end: int
+    in_text: list[tuple[int, int, int]]
+    ends: dict[int, int]
 
 
-def placed(walk: structs.Walk) -> list[Placed]:
-    """The item structs of a walked update that go in the text (those with a neighbour, and
-    those put in the text with nothing on either side)."""
+def placed(items: list[Item]) -> list[Placed]:
+    """The item structs of an update that go in a list by their neighbours (those with a
+    neighbour), and those put in the text with nothing on either side."""
     return [
         Placed(client, clock, length, origin, right)
-        for client, clock, length, origin, right, parent in walk.items
+        for client, clock, length, origin, right, parent in items
         if origin is not None or right is not None or parent == CONTENT
     ]
+
+
+class Lists:
+    """Which of the room's clocks are in the text's list (its characters, deleted ones
+    included, and any other content put in it) and which are elsewhere (entries of a map,
+    another shared type, garbage).
+
+    Yjs and yrs put a struct that has neighbours in its left neighbour's list (its right
+    one's if it has no left), then look for the right neighbour from the left one. A struct
+    whose neighbours are in two lists (its left in the text and its right in a map, say) is
+    one no client typed: the search for the right neighbour runs past the end of the text,
+    and where the struct lands then depends on what the copy held when it came, so the room
+    and a newcomer order the text differently (the planted update of the 16:05 fuzz run's
+    room 0, see docs/operations.md). Such a struct is refused (`place`).
+
+    Kept per client as the runs of clocks that are in the text, and the clock after each
+    client's last struct; a struct's list is read from its neighbours' when it is taken.
+    """
+
+    def __init__(self) -> None:
+        self.ends: dict[int, int] = {}
+        self.starts: dict[int, list[int]] = {}  # per client, the first clock of each run
+        self.stops: dict[int, list[int]] = {}  # and the clock after it
+
+    def in_text(self, at: ID) -> bool | None:
+        """Whether the held clock ``at`` is in the text; None if it is not held."""
+        client, clock = at
+        if clock >= self.ends.get(client, 0):
+            return None
+        starts = self.starts.get(client)
+        if not starts:
+            return False
+        index = bisect_right(starts, clock) - 1
+        return index >= 0 and clock < self.stops[client][index]
+
+    def add(self, in_text: list[tuple[int, int, int]], ends: dict[int, int]) -> None:
+        """Runs of clocks found in the text by `place`, and the ends of what was taken."""
+        for client, start, stop in in_text:
+            starts = self.starts.setdefault(client, [])
+            stops = self.stops.setdefault(client, [])
+            if stops and stops[-1] == start:
+                stops[-1] = stop
+            elif not starts or start > starts[-1]:
+                starts.append(start)
+                stops.append(stop)
+            else:  # not in clock order (an update sent again, say): kept sorted
+                insort(starts, start)
+                stops.insert(starts.index(start), stop)
+        for client, end in ends.items():
+            if end > self.ends.get(client, 0):
+                self.ends[client] = end
+
+    def new(self, items: list[Item]) -> list[Item]:
+        """The part of each item that is not held yet, as yrs integrates it: a struct that
+        begins at clocks the room holds is cut at the first clock it lacks, and the part
+        after the cut has the unit before the cut as its origin (which may be garbage, or
+        in another list than the struct's own origin: a forged update of the fuzz did that)."""
+        cut: list[Item] = []
+        for item in items:
+            client, clock, length, _, right, _ = item
+            held = self.ends.get(client, 0)
+            if clock >= held:
+                cut.append(item)
+            elif clock + length > held:
+                cut.append((client, held, clock + length - held, (client, held - 1), right, None))
+        return cut
+
+    def place(self, items: list[Item], strict: bool) -> list[tuple[int, int, int]]:
+        """The runs of ``items`` (an update's, or the room's whole state) that go in the text.
+
+        A struct goes in its origin's list if the origin is known (held, or earlier in
+        ``items``), else in its right neighbour's, else in its parent (the text when the
+        parent is the root type ``content``). With ``strict``, raise `Crossed` if a struct's
+        two neighbours are both known and in different lists."""
+        local: dict[int, list[tuple[int, int]]] = {}  # per client, (first clock, index)
+        for index, item in enumerate(items):
+            local.setdefault(item[0], []).append((item[1], index))
+        for runs in local.values():
+            runs.sort()
+        kinds: list[bool | None] = [None] * len(items)
+
+        def find(at: ID) -> int | None:
+            runs = local.get(at[0])
+            if runs is None:
+                return None
+            index = bisect_right(runs, (at[1], len(items))) - 1
+            if index < 0:
+                return None
+            clock, found = runs[index]
+            return found if at[1] < clock + items[found][2] else None
+
+        for first in range(len(items)):
+            stack, on_stack = [first], {first}
+            while stack:  # depth first: a struct's neighbours in ``items`` are placed first
+                at = stack[-1]
+                if kinds[at] is not None:
+                    on_stack.discard(stack.pop())
+                    continue
+                origin, right, parent = items[at][3:]
+                sides: list[bool | None] = []
+                waiting = None
+                for neighbour in (origin, right):
+                    kind = None if neighbour is None else self.in_text(neighbour)
+                    if neighbour is not None and kind is None:
+                        found = find(neighbour)
+                        if found is not None and found != at:
+                            kind = kinds[found]
+                            if kind is None and found not in on_stack:
+                                waiting = found
+                                break
+                    sides.append(kind)
+                if waiting is not None:
+                    stack.append(waiting)
+                    on_stack.add(waiting)
+                    continue
+                known = [side for side in sides if side is not None]
+                if strict and len(known) == 2 and known[0] != known[1]:
+                    raise Crossed()
+                if known:
+                    kinds[at] = known[0]
+                else:
+                    kinds[at] = origin is None and right is None and parent == CONTENT
+                on_stack.discard(stack.pop())
+        return [
+            (item[0], item[1], item[1] + item[2])
+            for item, kind in zip(items, kinds, strict=True)
+            if kind
+        ]
 
 
 class Order:
@@ -107,6 +242,8 @@ class Order:
         self.text = self.doc.get("content", type=Text)
         walk = structs.walk_update(state)
         self.doc.apply_update(structs.blanked(state, walk.blanks, walk.body_end))
+        self.lists = Lists()
+        self.lists.add(self.lists.place(walk.items, strict=False), walk.ends)
         self.queue: list[bytes] = []
         self.ends: dict[int, int] = protocol.parse_state_vector(self.doc.get_state())
         # Per client, what the update of a person typing on after their last character
@@ -164,7 +301,11 @@ class Order:
                 return None
         clock = expected.clock
         struct = Placed(client, clock, length, (client, clock - 1), expected.right)
-        return Placing([struct], [(expected.info_at, len(expected.prefix), end, length)], end)
+        blanks = [(expected.info_at, len(expected.prefix), end, length)]
+        in_text = (
+            [(client, clock, clock + length)] if self.lists.in_text((client, clock - 1)) else []
+        )
+        return Placing([struct], blanks, end, in_text, {client: clock + length})
 
     def _flush(self) -> None:
         if self.queue:
@@ -268,16 +409,22 @@ class Ordering:
                 keystroke = structs.keystroke(update)
                 if keystroke is not None:
                     k = keystroke
-                    new = [Placed(k.client, k.clock, k.length, k.origin, k.right)]
-                    placing = Placing(new, [(*k.content, k.length)], k.body_end)
+                    items = self.order.lists.new(
+                        [(k.client, k.clock, k.length, k.origin, k.right, None)]
+                    )
+                    in_text = self.order.lists.place(items, strict=True)
+                    new = placed(items)
                     self.order.check(new)
-                    return placing
+                    ends = {k.client: k.clock + k.length}
+                    return Placing(new, [(*k.content, k.length)], k.body_end, in_text, ends)
                 walk = structs.walk_update(update)
             if walk.skips:
                 return None  # refused as a gap by the room
-            new = placed(walk)
+            items = self.order.lists.new(walk.items)
+            in_text = self.order.lists.place(items, strict=True)
+            new = placed(items)
             self.order.check(new)
-            return Placing(new, walk.blanks, walk.body_end)
+            return Placing(new, walk.blanks, walk.body_end, in_text, walk.ends)
         except Crossed:
             raise
         except InvalidPayload:
@@ -297,9 +444,12 @@ class Ordering:
                     continue  # only deletions: the order keeps everything
                 if placing is not None and change == update:
                     blanked = structs.blanked(update, placing.blanks, placing.body_end)
+                    self.order.lists.add(placing.in_text, placing.ends)
                 else:
                     walk = structs.walk_update(change)
                     blanked = structs.blanked(change, walk.blanks, walk.body_end)
+                    lists = self.order.lists
+                    lists.add(lists.place(lists.new(walk.items), strict=False), walk.ends)
                 self.order.add(blanked)
             if placing is not None:
                 self.order.typed(placing.placed)

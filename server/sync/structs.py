@@ -180,7 +180,12 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
         structs, pos = uint(pos)
         client, pos = uint(pos)
         clock, pos = uint(pos)
-        starts[client] = min(starts.get(client, clock), clock)
+        if client in starts:
+            # Every encoder writes a client's structs once, in one run of clocks. Twice,
+            # they may overlap, and pycrdt then takes a change it cannot encode (a room
+            # that shows one text and gives newcomers another).
+            raise InvalidPayload("a client's structs appear twice in update")
+        starts[client] = clock
         low, high = keep.get(client, (0, 0)) if keep else (0, 0)
         for _ in range(structs):
             if pos >= end:
