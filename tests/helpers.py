@@ -255,6 +255,18 @@ class SyncClient:
                 await self._task
 
 
+def string_between(
+    client: int, text: str, origin: tuple[int, int], right: tuple[int, int]
+) -> bytes:
+    """An update of one string struct of ``client`` at clock 0, typed between two
+    neighbours (by hand: a forged one, when they were not side by side)."""
+    data = text.encode()
+    body = bytes([1, 1]) + protocol.var_uint(client) + b"\x00\xc4"
+    for at in (origin, right):
+        body += protocol.var_uint(at[0]) + protocol.var_uint(at[1])
+    return body + protocol.var_uint(len(data)) + data + b"\x00"
+
+
 def text_of(*updates: bytes) -> str:
     doc = Doc()
     text = doc.get("content", type=Text)

@@ -23,7 +23,12 @@ from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText, merg
 from benchmarks.faults.fuzz import Plan, campaign
 from server.errors import InvalidPayload
 from server.sync import protocol, structs
-from tests.helpers import Server, SyncClient, collect_abandoned_sockets  # noqa: F401 (autouse)
+from tests.helpers import (  # noqa: F401 (autouse)
+    Server,
+    SyncClient,
+    collect_abandoned_sockets,
+    string_between,
+)
 
 # Found by the fuzzer (seed 1): updates from a writer that reuses client id 0 (the first two
 # are sent merged: alone, the first would be refused as incomplete). The third overlaps what
@@ -357,17 +362,6 @@ def test_copies_with_crossing_origins_are_refused(server: Server) -> None:
     refused_and_consistent(
         server, updates[:2], before, updates[2], "side by side", before + "¡", typed="¡"
     )
-
-
-def string_between(
-    client: int, text: str, origin: tuple[int, int], right: tuple[int, int]
-) -> bytes:
-    """An update of one string struct of ``client`` at clock 0, between two neighbours."""
-    data = text.encode()
-    body = bytes([1, 1]) + protocol.var_uint(client) + b"\x00\xc4"
-    for at in (origin, right):
-        body += protocol.var_uint(at[0]) + protocol.var_uint(at[1])
-    return body + protocol.var_uint(len(data)) + data + b"\x00"
 
 
 def typed_and_map() -> list[bytes]:
