@@ -269,3 +269,8 @@ def test_the_lists_of_a_stored_state_are_read_whatever_the_order_of_its_structs(
     for client, clock, length, *_ in walk.items:
         assert order_.lists.in_text((client, clock + length - 1)) is (client != 9)
     assert order_.lists.in_text((1, 10**6)) is None  # not held
+    # Text alone: every struct is in the text, read at once; the same as depth first.
+    text_only = structs.walk_update(docs[0].get_update()).items
+    quick = order.Lists().place(text_only, strict=False)
+    assert quick == order.Lists().place(text_only, strict=True)
+    assert sum(stop - start for _, start, stop in quick) == len(str(docs[0]["content"]))
