@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
-from pycrdt import Doc, Text
+from pycrdt import Doc, Map, Text
 
 from server.sync import protocol
 
@@ -265,6 +265,16 @@ def string_between(
     for at in (origin, right):
         body += protocol.var_uint(at[0]) + protocol.var_uint(at[1])
     return body + protocol.var_uint(len(data)) + data + b"\x00"
+
+
+def map_entries(client: int) -> bytes:
+    """An update of a map ``meta`` whose key ``k`` was set twice by ``client``: the entries
+    (client, 0) and (client, 1), in the key's list, not in the text."""
+    doc: Doc[Map] = Doc(client_id=client)
+    doc["meta"] = meta = Map()
+    meta["k"] = 1
+    meta["k"] = 2
+    return doc.get_update()
 
 
 def text_of(*updates: bytes) -> str:

@@ -27,6 +27,7 @@ from tests.helpers import (  # noqa: F401 (autouse)
     Server,
     SyncClient,
     collect_abandoned_sockets,
+    map_entries,
     string_between,
 )
 
@@ -368,11 +369,7 @@ def typed_and_map() -> list[bytes]:
     """Client 1 typed "abcd"; client 9 set the key ``k`` of a map ``meta`` twice."""
     author: Doc[Text] = Doc(client_id=1)
     author.get("content", type=Text).insert(0, "abcd")
-    other: Doc[Map] = Doc(client_id=9)
-    other["meta"] = meta = Map()
-    meta["k"] = 1
-    meta["k"] = 2
-    return [author.get_update(), other.get_update()]
+    return [author.get_update(), map_entries(9)]
 
 
 # Room 0 of the 16:05 fuzz run (2026-11-29): text between a character and a map's entry; the

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from pycrdt import Doc, Map, Text
+from pycrdt import Doc, Text
 
 from benchmarks.faults.fuzz import WITNESS, FrameLog
 from benchmarks.faults.replay import first_planting, replay
 from server.sync import protocol
-from tests.helpers import string_between
+from tests.helpers import map_entries, string_between
 
 
 def typed(client: int, text: str) -> list[bytes]:
@@ -24,14 +24,6 @@ def typed(client: int, text: str) -> list[bytes]:
         content.insert(len(content), character)
         updates.append(doc.get_update(before))
     return updates
-
-
-def map_entries(client: int) -> bytes:
-    doc: Doc[Map] = Doc(client_id=client)
-    doc["meta"] = meta = Map()
-    meta["k"] = 1
-    meta["k"] = 2
-    return doc.get_update()
 
 
 def test_the_bisection_names_the_change_that_planted_the_disorder() -> None:

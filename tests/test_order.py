@@ -11,11 +11,12 @@ from __future__ import annotations
 import random
 
 import pytest
-from pycrdt import Doc, Map, Text, merge_updates
+from pycrdt import Doc, Text, merge_updates
 
 from server.errors import InvalidPayload
 from server.sync import order, structs
 from server.sync.protocol import var_uint
+from tests.helpers import map_entries
 
 
 def varints(*values: int) -> bytes:
@@ -191,23 +192,13 @@ def test_deleted_content_claimed_in_a_few_bytes_is_not_blanked_without_bound() -
     assert room.text == "ab"
 
 
-def meta_entries(client: int) -> bytes:
-    """An update of a map ``meta`` whose key ``k`` was set twice: the entries (client, 0) and
-    (client, 1), in the key's list, not in the text."""
-    doc: Doc[Map] = Doc(client_id=client)
-    doc["meta"] = meta = Map()
-    meta["k"] = 1
-    meta["k"] = 2
-    return doc.get_update()
-
-
 def test_text_between_neighbours_in_two_lists_is_refused() -> None:
     """Found in room 0 of the 16:05 fuzz run: a struct whose left neighbour is a character
     and whose right one is a map's entry. yrs looks for the right neighbour from the left
     one, runs past the end of the text: the room lost characters ("abcd" became "ax") and a
     newcomer saw another text ("x")."""
     room = Room()
-    room.send(meta_entries(9))
+    room.send(map_entries(9))
     for update in typing(1, "abcd")[1]:
         room.send(update)
     with pytest.raises(InvalidPayload, match="side by side"):
@@ -263,7 +254,7 @@ def test_the_lists_of_a_stored_state_are_read_whatever_the_order_of_its_structs(
         for other in docs:
             if other is not doc:
                 other.apply_update(doc.get_update(other.get_state()))
-    state = merge_updates(docs[0].get_update(), meta_entries(9))
+    state = merge_updates(docs[0].get_update(), map_entries(9))
     order_ = order.Order(state)
     walk = structs.walk_update(state)
     for client, clock, length, *_ in walk.items:
