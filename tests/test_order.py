@@ -14,7 +14,7 @@ import pytest
 from pycrdt import Doc, Text, merge_updates
 
 from server.errors import InvalidPayload
-from server.sync import order, structs
+from server.sync import lists, order, structs
 from server.sync.protocol import var_uint
 from tests.helpers import map_entries
 
@@ -229,9 +229,9 @@ def test_text_cut_after_garbage_is_refused() -> None:
         room.send(item(5, 0, "XYZ", (1, 0), (1, 1)))  # held from clock 1 on: after the GC
     assert room.text == "abcd"
     assert room.ordering.order is not None
-    lists = room.ordering.order.lists
-    assert lists.new([(5, 0, 3, (1, 0), (1, 1), None)]) == [(5, 1, 2, (5, 0), (1, 1), None)]
-    assert lists.new([(1, 2, 2, (1, 1), None, None)]) == []  # all held: nothing new
+    held = room.ordering.order.lists
+    assert held.new([(5, 0, 3, (1, 0), (1, 1), None)]) == [(5, 1, 2, (5, 0), (1, 1), None)]
+    assert held.new([(1, 2, 2, (1, 1), None, None)]) == []  # all held: nothing new
 
 
 def test_a_client_twice_in_one_update_is_refused() -> None:
@@ -262,6 +262,6 @@ def test_the_lists_of_a_stored_state_are_read_whatever_the_order_of_its_structs(
     assert order_.lists.in_text((1, 10**6)) is None  # not held
     # Text alone: every struct is in the text, read at once; the same as depth first.
     text_only = structs.walk_update(docs[0].get_update()).items
-    quick = order.Lists().place(text_only, strict=False)
-    assert quick == order.Lists().place(text_only, strict=True)
+    quick = lists.Lists().place(text_only, strict=False)
+    assert quick == lists.Lists().place(text_only, strict=True)
     assert sum(stop - start for _, start, stop in quick) == len(str(docs[0]["content"]))
