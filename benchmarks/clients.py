@@ -44,8 +44,13 @@ def typing_updates(count: int, client_id: int) -> list[bytes]:
     return frames
 
 
-def cursor_frame(client_id: int, clock: int) -> bytes:
-    state = json.dumps({"user": {"name": f"w{client_id}"}, "cursor": {"anchor": clock}})
+def cursor_frame(client_id: int, clock: int, user: dict[str, str]) -> bytes:
+    """The awareness state Accord's web app sends as its cursor moves: who (``user``, as the
+    server names the account) and where (two Yjs relative positions), as ``JSON.stringify``
+    writes it."""
+    position = {"type": None, "tname": "content", "item": {"client": client_id, "clock": clock}}
+    cursor = {"anchor": {**position, "assoc": 0}, "head": {**position, "assoc": 0}}
+    state = json.dumps({"user": user, "cursor": cursor}, ensure_ascii=False, separators=(",", ":"))
     return protocol.awareness([(client_id, clock + 1, state)])
 
 

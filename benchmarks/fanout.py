@@ -102,7 +102,7 @@ async def run_fanout(server: ServerProcess, name: str, spec: Fanout, seconds: fl
             sent_at[(cid, clock)] = time.perf_counter()
             client.send(frame)
             if spec.cursors:
-                client.send(cursor_frame(cid, clock))
+                client.send(cursor_frame(cid, clock, server.identity))
 
     await asyncio.gather(*(write(i, cid, c) for i, (cid, c) in enumerate(writer_ids)))
     per_room = spec.writers + spec.observers - 1

@@ -25,12 +25,12 @@ UNLOAD_SECONDS = 2.0
 ENV = {"ACCORD_ROOM_UNLOAD_SECONDS": str(UNLOAD_SECONDS)}
 
 
-async def use(clients: list[BenchClient], edits: int) -> None:
+async def use(server: ServerProcess, clients: list[BenchClient], edits: int) -> None:
     for index, client in enumerate(clients):
         cid = 5000 + index
         for frame in typing_updates(edits, cid):
             client.send(frame)
-        client.send(cursor_frame(cid, edits))
+        client.send(cursor_frame(cid, edits, server.identity))
     for start in range(0, len(clients), 100):
         await asyncio.gather(*(c.roundtrip() for c in clients[start : start + 100]))
 
@@ -48,7 +48,7 @@ async def cycle(
     names = server.new_rooms(rooms, name)
     owners = [BenchClient(server.room_url(room)) for room in names]
     await connect_all(owners)
-    await use(owners, 20)
+    await use(server, owners, 20)
     rss_rooms = await settle(server, 2)
 
     idle = [BenchClient(server.room_url(names[0])) for _ in range(connections)]
@@ -67,7 +67,7 @@ async def run_memory(
     (warm,) = server.new_rooms(1, f"{name}-warm")
     client = BenchClient(server.room_url(warm))
     await client.connect()
-    await use([client], 1)
+    await use(server, [client], 1)
     await client.close()
     await asyncio.sleep(UNLOAD_SECONDS + 1)
     rss_start = await settle(server)

@@ -38,6 +38,9 @@ class ServerProcess:
     tmp: str = ""
     token: str = ""
     user_id: int = 0
+    # The name and colour clients announce in their awareness state. Accord's web app
+    # announces what the server gives its account (`/api/me`); the load generator does too.
+    identity: dict[str, str] = field(default_factory=lambda: {"name": "Bench"})
 
     @property
     def db(self) -> str:
@@ -48,7 +51,7 @@ class ServerProcess:
         self.tmp = tempfile.mkdtemp(prefix=f"bench-{self.kind}-")
         env = {**os.environ, **self.env}
         if self.kind == "accord":
-            self.user_id, self.token = bench_token(self.db)
+            self.user_id, self.token, self.identity = bench_token(self.db)
             cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)]
             cmd += ["--db", self.db]
             env.setdefault("ACCORD_LOG_LEVEL", "warning")
@@ -141,16 +144,21 @@ class ServerProcess:
                 self.proc.wait()
 
 
-def bench_token(db: str) -> tuple[int, str]:
-    """An admin with an API token in a fresh database: the load generator authenticates."""
+def bench_token(db: str) -> tuple[int, str, dict[str, str]]:
+    """An admin with an API token in a fresh database (the load generator authenticates),
+    and the identity the server gives it."""
     from server import people, sessions
     from server.connection import transaction
+    from server.sync_socket import identity_of
 
     with transaction(db) as conn:
         user_id = people.add_user(
             conn, "bench@accord.local", "Bench", None, "bench-password-1", is_admin=True
         )
-        return user_id, sessions.create_token(conn, user_id, "benchmark")[1]
+        user = people.user_by_id(conn, user_id)
+        assert user is not None
+        token = sessions.create_token(conn, user_id, "benchmark")[1]
+        return user_id, token, identity_of(user)
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import asyncio
 import json
 
 from server.sync import protocol
-from tests.helpers import Server, SyncClient
+from tests.helpers import Server, SyncClient, stamped
 
 
 def present(client: SyncClient) -> dict[int, dict[str, object]]:
@@ -141,6 +141,32 @@ def test_a_cursor_arrives_after_the_edit_it_points_into(server: Server) -> None:
             elif isinstance(message, protocol.AwarenessMessage):
                 kinds.append("cursor")
         assert kinds == ["edit", "cursor"] * 20
+        await ana.close()
+        await beto.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_state_that_names_its_account_is_relayed_as_written(server: Server) -> None:
+    """Accord's web app announces exactly the identity the server gives its account: such a
+    state goes to the others as the client wrote it (its own key order and spacing), not
+    decoded and written again. A state naming anyone else is stamped."""
+    document_id = server.create_document()
+    identity = stamped({})["user"]
+
+    async def scenario() -> None:
+        ana = await SyncClient(server.ws_url, document_id).connect()
+        beto = await SyncClient(server.ws_url, document_id).connect()
+        own = '{"cursor": {"anchor": 1, "head": 2},  "user": ' + json.dumps(identity) + "}"
+        await ana.send(protocol.awareness([(101, 1, own)]))
+        await wait_for(lambda: 101 in present(beto))
+        relayed = [e for p in beto.awareness for e in protocol.parse_awareness(p, 10)]
+        assert [e.state for e in relayed if e.client_id == 101] == [own]
+
+        forged = json.dumps({"cursor": None, "user": {**identity, "name": "Beto"}})
+        await ana.send(protocol.awareness([(101, 2, forged)]))
+        await wait_for(lambda: present(beto)[101]["cursor"] is None)
+        assert present(beto)[101] == stamped({"cursor": None})
         await ana.close()
         await beto.close()
 

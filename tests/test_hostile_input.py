@@ -278,6 +278,19 @@ def test_awareness_mixing_own_and_another_client_id(
     run_attack(hostile_server, http, attack, 1008)
 
 
+@pytest.mark.parametrize("state", ['{"x": NaN}', '{"cursor": Infinity}', '{"x": 1e400}'])
+def test_awareness_state_a_browser_cannot_parse(
+    hostile_server: Server, http: httpx.Client, state: str
+) -> None:
+    """Python's json reads these, a browser's JSON.parse throws on them: relayed, they would
+    break every other client's handling of the message."""
+
+    async def attack(c: SyncClient, a: SyncClient, b: SyncClient) -> None:
+        await c.send(protocol.awareness([(c.doc.client_id, 1, state)]))
+
+    run_attack(hostile_server, http, attack, 1007)
+
+
 def test_text_frame_with_invalid_utf8(hostile_server: Server, http: httpx.Client) -> None:
     async def attack(c: SyncClient, a: SyncClient, b: SyncClient) -> None:
         assert c.ws is not None

@@ -176,6 +176,13 @@ REJECTED = [
     ("awareness entry cut", b"\x01" + protocol.var_bytes(b"\x01\x05"), InvalidPayload),
     ("awareness state not JSON", protocol.awareness([(1, 1, "{nope")]), InvalidPayload),
     ("awareness state empty", protocol.awareness([(1, 1, "")]), InvalidPayload),
+    # Python's json takes these; a browser's JSON.parse throws on them (every other client
+    # would fail to read the message), and 1e400 would be written back as Infinity
+    ("awareness state NaN", protocol.awareness([(1, 1, '{"x": NaN}')]), InvalidPayload),
+    ("awareness state Infinity", protocol.awareness([(1, 1, "[Infinity]")]), InvalidPayload),
+    ("awareness state -Infinity", protocol.awareness([(1, 1, "-Infinity")]), InvalidPayload),
+    ("awareness state 1e400", protocol.awareness([(1, 1, '{"x": 1e400}')]), InvalidPayload),
+    ("awareness state -1e400", protocol.awareness([(1, 1, "[-1e400]")]), InvalidPayload),
     (
         "awareness state not UTF-8",
         b"\x01" + protocol.var_bytes(b"\x01\x01\x01" + protocol.var_bytes(b'"\xff"')),
@@ -241,6 +248,13 @@ def test_awareness_round_trip(state: dict[str, Any]) -> None:
     assert [(e.client_id, e.clock, e.state) for e in message.entries] == entries
     assert json.loads(message.entries[0].state) == state
     assert protocol.awareness_frame(message.payload) == frame
+
+
+def test_awareness_numbers_a_browser_reads_are_kept() -> None:
+    state = '{"cursor": {"anchor": 3, "head": 1.5e300, "x": -0.0, "big": 123456789012345678901}}'
+    message = protocol.parse(protocol.awareness([(1, 1, state)]))
+    assert isinstance(message, AwarenessMessage)
+    assert message.entries[0].value == json.loads(state)
 
 
 def test_awareness_of_nobody() -> None:

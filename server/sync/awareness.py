@@ -25,11 +25,16 @@ MAX_IDS_PER_CONNECTION = 4  # a reconnecting client may change its id; nobody ne
 
 
 def stamp(entry: AwarenessEntry, identity: dict[str, str]) -> AwarenessEntry:
-    """The entry with its ``user`` field set by the server from the account."""
+    """The entry with its ``user`` field set by the server from the account.
+
+    The entry itself when it already names the account exactly (Accord's web app announces
+    the identity the server gives it), so its text is relayed as the client wrote it."""
     if entry.state == "null":
         return entry
-    value = json.loads(entry.state) if entry.value is None else entry.value
+    value = protocol.state_value(entry.state) if entry.value is None else entry.value
     state = value if isinstance(value, dict) else {}
+    if state.get("user") == identity:
+        return entry
     state["user"] = identity
     return AwarenessEntry(entry.client_id, entry.clock, json.dumps(state, ensure_ascii=False))
 

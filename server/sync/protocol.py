@@ -15,6 +15,7 @@ Parsing is strict: a message must be consumed exactly, or it is rejected with
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -160,13 +161,32 @@ def parse_awareness(payload: bytes, max_entries: int) -> tuple[AwarenessEntry, .
         client_id = reader.var_uint()
         clock = reader.var_uint()
         state = reader.var_string()
-        try:
-            value = json.loads(state)
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
-            raise InvalidPayload("awareness state is not JSON") from exc
+        value = state_value(state)
         entries.append(AwarenessEntry(client_id, clock, state, value))
     reader.expect_end()
     return tuple(entries)
+
+
+def _not_json(constant: str) -> float:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
+def state_value(state: str) -> object:
+    """An awareness state decoded, as strictly as a browser's ``JSON.parse``: Python also
+    takes ``NaN`` and ``Infinity``, which would make every other client's parse throw if
+    relayed, and reads ``1e400`` as infinity, which ``json.dumps`` would write as
+    ``Infinity``."""
+    try:
+        return json.loads(state, parse_constant=_not_json, parse_float=_finite)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise InvalidPayload("awareness state is not JSON") from exc
 
 
 def check_update_counts(update: bytes) -> None:

@@ -261,7 +261,9 @@ class Room:
             if peer.identity is not None:
                 entries = tuple(stamp(entry, peer.identity) for entry in entries)
             accepted = self.presence.accept(peer, entries)
-            if len(accepted) == len(message.entries) and peer.identity is None:
+            if len(accepted) == len(message.entries) and all(
+                mine is theirs for mine, theirs in zip(accepted, message.entries, strict=True)
+            ):  # relayed as it came: nothing dropped, no name stamped
                 frame = protocol.awareness_frame(message.payload)
             elif accepted:
                 frame = protocol.awareness([(e.client_id, e.clock, e.state) for e in accepted])
