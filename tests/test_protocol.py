@@ -183,6 +183,7 @@ REJECTED = [
     ("awareness state -Infinity", protocol.awareness([(1, 1, "-Infinity")]), InvalidPayload),
     ("awareness state 1e400", protocol.awareness([(1, 1, '{"x": 1e400}')]), InvalidPayload),
     ("awareness state -1e400", protocol.awareness([(1, 1, "[-1e400]")]), InvalidPayload),
+    ("awareness state with a BOM", protocol.awareness([(1, 1, "\ufeff{}")]), InvalidPayload),
     (
         "awareness state not UTF-8",
         b"\x01" + protocol.var_bytes(b"\x01\x01\x01" + protocol.var_bytes(b'"\xff"')),

@@ -178,13 +178,16 @@ def _finite(text: str) -> float:
     return number
 
 
+_STRICT = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
+
+
 def state_value(state: str) -> object:
     """An awareness state decoded, as strictly as a browser's ``JSON.parse``: Python also
     takes ``NaN`` and ``Infinity``, which would make every other client's parse throw if
     relayed, and reads ``1e400`` as infinity, which ``json.dumps`` would write as
     ``Infinity``."""
     try:
-        return json.loads(state, parse_constant=_not_json, parse_float=_finite)
+        return _STRICT.decode(state)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise InvalidPayload("awareness state is not JSON") from exc
 
