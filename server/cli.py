@@ -143,11 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    import uvicorn
 
     from server import logs
     from server.app import create_app
-    from server.ws_protocol import SyncProtocol
 
     settings = Settings.from_env(host=args.host, port=args.port, db=args.db)
     logs.configure(settings.log_level)
@@ -162,19 +160,7 @@ def serve_command(args: argparse.Namespace) -> int:
     # need not walk it again each time (it paused the loop for 30-80 ms under load).
     gc.collect()
     gc.freeze()
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ws=SyncProtocol,  # websockets-sansio with a synchronous send for the sync endpoint
-        ws_max_size=settings.max_message_bytes,
-        ws_per_message_deflate=False,
-        ws_ping_interval=settings.ping_interval_seconds,
-        ws_ping_timeout=settings.ping_interval_seconds,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    config = uvicorn_config(app, settings)
     print(f"Accord is running on http://{settings.host}:{settings.port}/", flush=True)
     server = draining_server(config, app)
     # After its graceful shutdown uvicorn raises the stopping signal again under the handler
@@ -184,6 +170,29 @@ def serve_command(args: argparse.Namespace) -> int:
         signal.signal(stop_signal, lambda *_: setattr(server, "should_exit", True))
     server.run()
     return 0
+
+
+def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+    """How `accord serve` runs ``app`` under uvicorn (the tests that need a real uvicorn in
+    their own process use it too)."""
+    import uvicorn
+
+    from server.ws_protocol import HttpProtocol, SyncProtocol
+
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        http=HttpProtocol,  # httptools, letting go of the parser once a sync connection starts
+        ws=SyncProtocol,  # websockets-sansio with a synchronous send for the sync endpoint
+        ws_max_size=settings.max_message_bytes,
+        ws_per_message_deflate=False,
+        ws_ping_interval=settings.ping_interval_seconds,
+        ws_ping_timeout=settings.ping_interval_seconds,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
 
 
 def draining_server(config: uvicorn.Config, app: Starlette) -> uvicorn.Server:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
@@ -309,3 +310,18 @@ __all__ = [
     "cork",
     "wire_frames",
 ]
+
+
+class HttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol (httptools), which lets go of its parser when it hands the
+    connection to the websocket protocol. Select with ``uvicorn.Config(http=HttpProtocol)``.
+
+    The parser holds the protocol's bound methods, a reference cycle that uvicorn breaks when
+    the connection is lost; for an upgraded connection this object never hears of it, so
+    every sync connection left it (with the parser, its flow control and the request's
+    headers, ~20 objects) for the garbage collector, which `accord serve` runs rarely.
+    """
+
+    def handle_websocket_upgrade(self) -> None:
+        super().handle_websocket_upgrade()
+        self.parser = None  # type: ignore[assignment]

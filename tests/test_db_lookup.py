@@ -18,10 +18,10 @@ import websockets
 
 from server import people
 from server.app import create_app
+from server.cli import uvicorn_config
 from server.connection import connect
 from server.db import Database
 from server.settings import Settings
-from server.ws_protocol import SyncProtocol
 from tests.helpers import ADMIN_EMAIL, free_port, make_admin
 
 
@@ -118,9 +118,10 @@ def test_every_read_on_the_event_loop_is_served_by_an_index(tmp_path: Path) -> N
     run there (a real uvicorn, in a thread) is traced and its query plan read."""
     db_path = tmp_path / "a.db"
     token = make_admin(db_path)
-    app = create_app(Settings(db=str(db_path)))
     port = free_port()
-    config = uvicorn.Config(app, port=port, ws=SyncProtocol, log_config=None, lifespan="on")
+    settings = Settings(db=str(db_path), port=port)
+    app = create_app(settings)
+    config = uvicorn_config(app, settings)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

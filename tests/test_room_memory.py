@@ -21,11 +21,13 @@ import pytest
 import uvicorn
 import websockets
 from pycrdt import Doc, Text
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from websockets.server import ServerProtocol
 
 from server.app import create_app
+from server.cli import uvicorn_config
 from server.settings import Settings
-from server.sync import protocol
+from server.sync import protocol, structs
 from server.sync import rooms as rooms_module
 from server.ws_protocol import SyncProtocol
 from tests.helpers import free_port, make_admin
@@ -144,15 +146,17 @@ def test_freed_document_memory_goes_back_to_the_system() -> None:
 
 
 def test_closed_connections_leave_no_reference_cycles(tmp_path: Path) -> None:
-    """Every object of a finished connection (uvicorn's protocol, the websockets parser, the
-    transport) is freed by reference counting when it ends. With reference cycles they wait
-    for a full collection, which `accord serve`'s thresholds make rare: memory grew with
-    every connection ever made. A real uvicorn with Accord's websocket protocol, in a thread."""
+    """Every object of a finished connection (uvicorn's protocols, HTTP and websocket, the
+    websockets parser, the transport) is freed by reference counting when it ends. With
+    reference cycles they wait for a full collection, which `accord serve`'s thresholds make
+    rare: memory grew with every connection ever made. A real uvicorn configured as
+    `accord serve` configures it, in a thread."""
     db = tmp_path / "a.db"
     token = make_admin(db)
-    app = create_app(Settings(db=str(db), room_unload_seconds=0.2))
     port = free_port()
-    config = uvicorn.Config(app, port=port, ws=SyncProtocol, log_config=None, lifespan="on")
+    settings = Settings(db=str(db), room_unload_seconds=0.2, port=port)
+    app = create_app(settings)
+    config = uvicorn_config(app, settings)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -192,7 +196,7 @@ def test_closed_connections_leave_no_reference_cycles(tmp_path: Path) -> None:
             left = [
                 type(o).__name__
                 for o in gc.garbage
-                if isinstance(o, SyncProtocol | ServerProtocol)
+                if isinstance(o, SyncProtocol | ServerProtocol | HttpToolsProtocol)
                 or (
                     isinstance(o, asyncio.Transport)
                     and (o.get_extra_info("sockname") or ("", 0))[1] == port
@@ -205,3 +209,25 @@ def test_closed_connections_leave_no_reference_cycles(tmp_path: Path) -> None:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_walking_an_update_leaves_no_reference_cycles() -> None:
+    """`structs.walk_update` runs for every update that is not a single keystroke: its
+    helpers were nested functions, one of them recursive, so each walk left a cycle of
+    functions and cells for the collector."""
+    doc = Doc()
+    text = doc.get("content", type=Text)
+    text.insert(0, "Artículo 1. 📊")
+    update = doc.get_update()
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(10):
+            structs.walk_update(update)
+        gc.collect()
+        left = [o for o in gc.garbage if getattr(o, "__module__", None) == structs.__name__]
+        cells = [o for o in gc.garbage if type(o).__name__ == "cell"]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert left == [] and cells == []

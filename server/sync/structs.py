@@ -108,6 +108,51 @@ def update_deletes(update: bytes) -> dict[int, list[tuple[int, int]]]:
     return walk_update(update).deletes
 
 
+def _uint(data: bytes, end: int, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while pos < end and shift < 7 * MAX_VARUINT_BYTES:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+    raise InvalidPayload("truncated or overlong varint in update")
+
+
+def _skip_bytes(data: bytes, end: int, pos: int) -> tuple[int, int]:
+    length, pos = _uint(data, end, pos)
+    if pos + length > end:
+        raise InvalidPayload("truncated update")
+    return length, pos + length
+
+
+def _skip_any(data: bytes, end: int, pos: int, depth: int) -> int:
+    if depth > 64 or pos >= end:
+        raise InvalidPayload("invalid value in update")
+    kind = data[pos]
+    pos += 1
+    if kind in (127, 126, 121, 120):  # undefined, null, false, true
+        return pos
+    if kind == 125:  # signed varint
+        return _uint(data, end, pos)[1]
+    if kind in (124, 123, 122):  # float32, float64, bigint64
+        pos += 4 if kind == 124 else 8
+    elif kind in (119, 116):  # string, bytes
+        pos = _skip_bytes(data, end, pos)[1]
+    elif kind in (118, 117):  # object, array
+        count, pos = _uint(data, end, pos)
+        for _ in range(count):
+            if kind == 118:
+                pos = _skip_bytes(data, end, pos)[1]
+            pos = _skip_any(data, end, pos, depth + 1)
+    else:
+        raise InvalidPayload("invalid value in update")
+    if pos > end:
+        raise InvalidPayload("truncated update")
+    return pos
+
+
 def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -> Walk:
     """Walk every struct of a v1 update; return, per client, the first clock and the clock
     after its last struct, the delete set, the structs' neighbours and where characters
@@ -121,49 +166,6 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
     """
     data = update
     end = len(data)
-
-    def uint(pos: int) -> tuple[int, int]:
-        value = shift = 0
-        while pos < end and shift < 7 * MAX_VARUINT_BYTES:
-            byte = data[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value, pos
-            shift += 7
-        raise InvalidPayload("truncated or overlong varint in update")
-
-    def skip_bytes(pos: int) -> tuple[int, int]:
-        length, pos = uint(pos)
-        if pos + length > end:
-            raise InvalidPayload("truncated update")
-        return length, pos + length
-
-    def skip_any(pos: int, depth: int) -> int:
-        if depth > 64 or pos >= end:
-            raise InvalidPayload("invalid value in update")
-        kind = data[pos]
-        pos += 1
-        if kind in (127, 126, 121, 120):  # undefined, null, false, true
-            return pos
-        if kind == 125:  # signed varint
-            return uint(pos)[1]
-        if kind in (124, 123, 122):  # float32, float64, bigint64
-            pos += 4 if kind == 124 else 8
-        elif kind in (119, 116):  # string, bytes
-            pos = skip_bytes(pos)[1]
-        elif kind in (118, 117):  # object, array
-            count, pos = uint(pos)
-            for _ in range(count):
-                if kind == 118:
-                    pos = skip_bytes(pos)[1]
-                pos = skip_any(pos, depth + 1)
-        else:
-            raise InvalidPayload("invalid value in update")
-        if pos > end:
-            raise InvalidPayload("truncated update")
-        return pos
-
     ends: dict[int, int] = {}
     halves: dict[int, list[int]] = {}
     starts: dict[int, int] = {}
@@ -175,11 +177,11 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
     blankable = BLANKABLE_PER_BYTE * len(update) + 1024
     items: list[tuple[int, int, int, ID | None, ID | None, bytes | None]] = []
     skips = False
-    clients, pos = uint(0)
+    clients, pos = _uint(data, end, 0)
     for _ in range(clients):
-        structs, pos = uint(pos)
-        client, pos = uint(pos)
-        clock, pos = uint(pos)
+        structs, pos = _uint(data, end, pos)
+        client, pos = _uint(data, end, pos)
+        clock, pos = _uint(data, end, pos)
         if client in starts:
             # Every encoder writes a client's structs once, in one run of clocks. Twice,
             # they may overlap, and pycrdt then takes a change it cannot encode (a room
@@ -195,7 +197,7 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
             pos += 1
             ref = info & 0x1F
             if ref in (0, 10):  # GC, Skip: a length
-                length, pos = uint(pos)
+                length, pos = _uint(data, end, pos)
                 if length == 0:
                     raise InvalidPayload("empty struct in update")
                 skips = skips or ref == 10
@@ -206,25 +208,28 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
                 continue
             origin = right = parent = None
             if info & 0x80:  # origin id
-                origin_client, pos = uint(pos)
-                origin_clock, pos = uint(pos)
+                origin_client, pos = _uint(data, end, pos)
+                origin_clock, pos = _uint(data, end, pos)
                 origin = (origin_client, origin_clock)
             if info & 0x40:  # right origin id
-                origin_client, pos = uint(pos)
-                origin_clock, pos = uint(pos)
+                origin_client, pos = _uint(data, end, pos)
+                origin_clock, pos = _uint(data, end, pos)
                 right = (origin_client, origin_clock)
             if not info & 0xC0:  # parent: a root type's name or an item id; maybe a map key
                 first = pos
-                kind, pos = uint(pos)
-                pos = skip_bytes(pos)[1] if kind == 1 else uint(uint(pos)[1])[1]
+                kind, pos = _uint(data, end, pos)
+                if kind == 1:  # a root type's name
+                    pos = _skip_bytes(data, end, pos)[1]
+                else:  # an item id: client, clock
+                    pos = _uint(data, end, _uint(data, end, pos)[1])[1]
                 if info & 0x20:
-                    pos = skip_bytes(pos)[1]
+                    pos = _skip_bytes(data, end, pos)[1]
                 parent = data[first:pos]
             length = 1
             first = pos
             content: bytes | tuple[bytes, ...] | None = None
             if ref == 4:  # a string: its length counts UTF-16 units
-                size, pos = skip_bytes(pos)
+                size, pos = _skip_bytes(data, end, pos)
                 chunk = data[pos - size : pos].decode("utf-8", "replace")
                 encoded = chunk.encode("utf-16-le")
                 length = len(encoded) // 2
@@ -235,26 +240,29 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
                 content = encoded
                 blanks.append((info_at, first, pos, length))
             elif ref in (1, 2, 8):  # deleted, JSON, any: a count
-                length, pos = uint(pos)
+                length, pos = _uint(data, end, pos)
                 if ref == 1 and length <= blankable:
                     blanks.append((info_at, first, pos, length))
                     blankable -= length
                 values = []
                 for _ in range(length if ref != 1 else 0):
                     value = pos
-                    pos = skip_bytes(pos)[1] if ref == 2 else skip_any(pos, 0)
+                    if ref == 2:
+                        pos = _skip_bytes(data, end, pos)[1]
+                    else:
+                        pos = _skip_any(data, end, pos, 0)
                     values.append(data[value:pos])
                 content = tuple(values) if ref != 1 else None
             elif ref in (3, 5):  # binary, embed
-                pos = skip_bytes(pos)[1]
+                pos = _skip_bytes(data, end, pos)[1]
             elif ref == 6:  # format: key, value
-                pos = skip_bytes(skip_bytes(pos)[1])[1]
+                pos = _skip_bytes(data, end, _skip_bytes(data, end, pos)[1])[1]
             elif ref == 7:  # a shared type; XML elements and hooks carry a name
-                kind, pos = uint(pos)
+                kind, pos = _uint(data, end, pos)
                 if kind in (3, 5):
-                    pos = skip_bytes(pos)[1]
+                    pos = _skip_bytes(data, end, pos)[1]
             elif ref == 9:  # a subdocument: guid, options
-                pos = skip_any(skip_bytes(pos)[1], 0)
+                pos = _skip_any(data, end, _skip_bytes(data, end, pos)[1], 0)
             elif ref not in (1, 2, 8):
                 raise InvalidPayload(f"unknown struct type {ref} in update")
             if length == 0:
@@ -269,14 +277,14 @@ def walk_update(update: bytes, keep: dict[int, tuple[int, int]] | None = None) -
         ends[client] = max(ends.get(client, 0), clock)
     deletes: dict[int, list[tuple[int, int]]] = {}
     body_end = pos
-    ranges, pos = uint(pos)  # the delete set: per client, (clock, length) ranges
+    ranges, pos = _uint(data, end, pos)  # the delete set: per client, (clock, length) ranges
     for _ in range(ranges):
-        client, pos = uint(pos)
-        count, pos = uint(pos)
+        client, pos = _uint(data, end, pos)
+        count, pos = _uint(data, end, pos)
         deleted = deletes.setdefault(client, [])
         for _ in range(count):
-            clock, pos = uint(pos)
-            length, pos = uint(pos)
+            clock, pos = _uint(data, end, pos)
+            length, pos = _uint(data, end, pos)
             deleted.append((clock, length))
     if pos != end:
         raise InvalidPayload("trailing bytes after update")
