@@ -515,18 +515,19 @@ def test_walk_finds_the_second_half_of_every_astral_character() -> None:
 
 def test_update_header_and_may_hold_astral() -> None:
     """What the keystroke fast path reads: the number of client blocks, the first block's
-    number of structs and client id, and whether the bytes could hold a character outside
-    the BMP at all."""
+    number of structs, client id and first clock, and whether the bytes could hold a
+    character outside the BMP at all."""
     doc: Doc[Any] = Doc(client_id=300)
     text = doc.get("content", type=Text)
     text.insert(0, "hola")
-    assert structs.update_header(doc.get_update()) == (1, 1, 300)
-    assert structs.update_header(b"\x00\x00") == (0, 0, None)
-    assert structs.update_header(SKIPPING) == (1, 3, 2)
+    assert structs.update_header(doc.get_update()) == (1, 1, 300, 0)
+    assert structs.update_header(b"\x00\x00") == (0, 0, None, 0)
+    assert structs.update_header(SKIPPING) == (1, 3, 2, 1)
     assert not structs.may_hold_astral(doc.get_update())
     state = doc.get_state()
     text.insert(4, " 📊")
     assert structs.may_hold_astral(doc.get_update(state))
+    assert structs.update_header(doc.get_update(state)) == (1, 1, 300, 4)
 
 
 def test_state_vector_round_trips() -> None:

@@ -81,15 +81,16 @@ class Walk:
     body_end: int = 0
 
 
-def update_header(update: bytes) -> tuple[int, int, int | None]:
+def update_header(update: bytes) -> tuple[int, int, int | None, int]:
     """How many client blocks an update has, how many structs its first block has, and that
-    block's client id (None if none)."""
+    block's client id (None if none) and first clock."""
     reader = Reader(update)
     clients = reader.var_uint()
     if clients == 0:
-        return 0, 0, None
+        return 0, 0, None, 0
     count = reader.var_uint()
-    return clients, count, reader.var_uint()
+    client = reader.var_uint()
+    return clients, count, client, reader.var_uint()
 
 
 def may_hold_astral(data: bytes) -> bool:
