@@ -143,7 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-
     from server import logs
     from server.app import create_app
 
