@@ -298,10 +298,12 @@ class Ordering:
             self._failed(exc)
             return None
 
-    def holds(self, client: int, clock: int) -> bool:
-        """Whether the Doc is known to hold ``client``'s ``clock`` already (the order's lists
-        end where the Doc's state does; False when there is no order yet)."""
-        return self.order is not None and clock < self.order.lists.ends.get(client, 0)
+    def is_next(self, client: int, clock: int) -> bool:
+        """Whether ``clock`` is the first one ``client`` has not used yet in the Doc, as far
+        as the order knows (its lists end where the Doc's state does; True when there is no
+        order yet). An earlier clock is sent again or written over; a later one leaves a
+        gap the Doc would hold back."""
+        return self.order is None or clock == self.order.lists.ends.get(client, 0)
 
     def taken(self, changes: list[bytes], update: bytes, placing: Placing | None) -> None:
         """The changes the room's Doc took (from ``update``, checked as ``placing``; None for
