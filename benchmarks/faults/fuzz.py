@@ -1248,7 +1248,13 @@ def campaign(plan: Plan, work: Path | None = None) -> dict[str, Any]:
         "broken": {rooms.index(r): p for r, p in outcome.get("broken", {}).items()},
         "legit_edits": outcome.get("legit_edits", 0),
         "rebuilds_after_panic": log_text.count("an update crashed pycrdt"),
-        "rebuilds_after_refusal": log_text.count("refused an update ("),
+        # every update refused; those refused after the room's Doc had begun to take them
+        # cost a rebuild of the Doc ("...; rebuilding the document")
+        "refused_updates": log_text.count("refused an update ("),
+        "rebuilds_after_refusal": sum(
+            "refused an update (" in line and line.endswith("; rebuilding the document")
+            for line in log_text.splitlines()
+        ),
         "encode_failures": log_text.count("could not be encoded"),
         "tracebacks_logged": log_text.count("Traceback"),
         "control_baseline": ctl.latency(base_start, base_end),
@@ -1324,6 +1330,10 @@ def print_report(report: dict[str, Any]) -> None:
             f"{'not checked' if report['rooms_broken'] is None else report['rooms_broken']}",
         ),
         ("rebuilds after a pycrdt panic", report["rebuilds_after_panic"]),
+        (
+            "updates refused / refused after the Doc began",
+            f"{report['refused_updates']:,} / {report['rebuilds_after_refusal']:,}",
+        ),
         ("tracebacks logged", report["tracebacks_logged"]),
         (
             "control p50/p99/max ms, baseline",
