@@ -255,6 +255,18 @@ class SyncClient:
                 await self._task
 
 
+def typed(client: int, text: str) -> list[bytes]:
+    """``text`` typed one character at a time at the end by ``client``: one update each."""
+    doc: Doc[Text] = Doc(client_id=client)
+    content = doc.get("content", type=Text)
+    updates = []
+    for character in text:
+        before = doc.get_state()
+        content.insert(len(content), character)
+        updates.append(doc.get_update(before))
+    return updates
+
+
 def string_between(
     client: int, text: str, origin: tuple[int, int], right: tuple[int, int]
 ) -> bytes:

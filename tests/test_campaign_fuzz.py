@@ -29,6 +29,7 @@ from tests.helpers import (  # noqa: F401 (autouse)
     collect_abandoned_sockets,
     map_entries,
     string_between,
+    typed,
 )
 
 # Found by the fuzzer (seed 1): updates from a writer that reuses client id 0 (the first two
@@ -269,17 +270,7 @@ def test_a_keystroke_over_a_used_clock_is_refused_before_the_document_takes_it(
     harmless resend."""
     document_id = server.create_document()
 
-    def keystrokes(typed: str) -> list[bytes]:
-        author: Doc[Text] = Doc(client_id=515151)
-        text = author.get("content", type=Text)
-        updates = []
-        for char in typed:
-            before = author.get_state()
-            text.insert(len(text), char)
-            updates.append(author.get_update(before))
-        return updates
-
-    real, forged, ahead = keystrokes("abc"), keystrokes("aZ"), keystrokes("abcde")
+    real, forged, ahead = typed(515151, "abc"), typed(515151, "aZ"), typed(515151, "abcde")
 
     async def scenario() -> None:
         witness = await SyncClient(server.ws_url, document_id).connect()

@@ -7,23 +7,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from pycrdt import Doc, Text
-
 from benchmarks.faults.fuzz import WITNESS, FrameLog
 from benchmarks.faults.replay import first_planting, replay
 from server.sync import protocol
-from tests.helpers import map_entries, string_between
-
-
-def typed(client: int, text: str) -> list[bytes]:
-    doc: Doc[Text] = Doc(client_id=client)
-    content = doc.get("content", type=Text)
-    updates = []
-    for character in text:
-        before = doc.get_state()
-        content.insert(len(content), character)
-        updates.append(doc.get_update(before))
-    return updates
+from tests.helpers import map_entries, string_between, typed
 
 
 def test_the_bisection_names_the_change_that_planted_the_disorder() -> None:
