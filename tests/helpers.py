@@ -268,12 +268,12 @@ def typed(client: int, text: str) -> list[bytes]:
 
 
 def string_between(
-    client: int, text: str, origin: tuple[int, int], right: tuple[int, int]
+    client: int, text: str, origin: tuple[int, int], right: tuple[int, int], clock: int = 0
 ) -> bytes:
-    """An update of one string struct of ``client`` at clock 0, typed between two
+    """An update of one string struct of ``client`` at ``clock``, typed between two
     neighbours (by hand: a forged one, when they were not side by side)."""
     data = text.encode()
-    body = bytes([1, 1]) + protocol.var_uint(client) + b"\x00\xc4"
+    body = bytes([1, 1]) + protocol.var_uint(client) + protocol.var_uint(clock) + b"\xc4"
     for at in (origin, right):
         body += protocol.var_uint(at[0]) + protocol.var_uint(at[1])
     return body + protocol.var_uint(len(data)) + data + b"\x00"

@@ -264,10 +264,10 @@ def test_a_client_rewriting_its_own_clocks_is_refused(server: Server) -> None:
 def test_a_keystroke_over_a_used_clock_is_refused_before_the_document_takes_it(
     server: Server,
 ) -> None:
-    """One character at a clock its client has already used, with another character, or
-    after a gap in its clocks: shaped like a keystroke, but refused before the Doc sees it,
-    so the room is not rebuilt. Sent again unchanged, the same character is taken as a
-    harmless resend."""
+    """One character at a clock its client has already used, with another character, after
+    a gap in its clocks, or next to a character nobody sent: shaped like a keystroke, but
+    refused before the Doc sees it, so the room is not rebuilt. Sent again unchanged, the
+    same character is taken as a harmless resend."""
     document_id = server.create_document()
 
     real, forged, ahead = typed(515151, "abc"), typed(515151, "aZ"), typed(515151, "abcde")
@@ -285,6 +285,11 @@ def test_a_keystroke_over_a_used_clock_is_refused_before_the_document_takes_it(
             again = await SyncClient(server.ws_url, document_id).connect()
             await again.send(protocol.sync_update(ahead[4]))  # "e" without "d" before it
             assert await again.wait_closed(10) == 1007
+            # at the next clock, but typed after a character of a client nobody has heard of
+            dangling = string_between(515151, "d", (777, 5), (515151, 0), clock=3)
+            third = await SyncClient(server.ws_url, document_id).connect()
+            await third.send(protocol.sync_update(dangling))
+            assert await third.wait_closed(10) == 1007
             newcomer = await SyncClient(server.ws_url, document_id).connect()
             assert str(newcomer.text) == str(witness.text) == "abc"
             await newcomer.close()
@@ -294,8 +299,9 @@ def test_a_keystroke_over_a_used_clock_is_refused_before_the_document_takes_it(
 
     asyncio.run(scenario())
     refusals = [line for line in server.logs().splitlines() if "refused an update" in line]
-    assert len(refusals) == 2, refusals
+    assert len(refusals) == 3, refusals
     assert "already used" in refusals[0] and "does not have" in refusals[1], refusals
+    assert "does not have" in refusals[2], refusals
     assert not any("rebuilding" in line for line in refusals), refusals
 
 

@@ -254,9 +254,13 @@ class Ordering:
     def __init__(self) -> None:
         self.order: Order | None = None
         self.failures = 0  # times the order failed and was made anew
+        # What `may_skip_walk` read of the update it was asked about, for `check` to reuse:
+        # (the update, its continuation or None, its keystroke or None).
+        self._read: tuple[bytes, Placing | None, structs.Keystroke | None] | None = None
 
     def reset(self) -> None:
         self.order = None
+        self._read = None
 
     def check(self, doc: Doc[Text], update: bytes, walk: structs.Walk | None) -> Placing | None:
         """Raise `Crossed` for an update that puts text between characters that were not
@@ -267,11 +271,15 @@ class Ordering:
         try:
             if self.order is None:
                 self.order = Order(doc.get_update())
+            read, self._read = self._read, None
             if walk is None:
-                found = self.order.continuation(update)
+                if read is not None and read[0] is update:
+                    found, keystroke = read[1], read[2]
+                else:
+                    found, keystroke = self.order.continuation(update), None
                 if found is not None:
                     return found
-                keystroke = structs.keystroke(update)
+                keystroke = keystroke or structs.keystroke(update)
                 if keystroke is not None:
                     k = keystroke
                     items = self.order.lists.new(
@@ -298,12 +306,31 @@ class Ordering:
             self._failed(exc)
             return None
 
-    def is_next(self, client: int, clock: int) -> bool:
-        """Whether ``clock`` is the first one ``client`` has not used yet in the Doc, as far
-        as the order knows (its lists end where the Doc's state does; True when there is no
-        order yet). An earlier clock is sent again or written over; a later one leaves a
-        gap the Doc would hold back."""
-        return self.order is None or clock == self.order.lists.ends.get(client, 0)
+    def may_skip_walk(self, update: bytes, client: int, clock: int) -> bool:
+        """Whether ``update``, one struct of ``client`` at ``clock``, is a plain keystroke as
+        far as the order knows (its lists end where the Doc's state does; True when there is
+        no order yet): at the client's next clock (an earlier one is sent again or written
+        over, a later one leaves a gap), between neighbours the Doc holds. Otherwise the
+        room walks it and checks it against the Doc's state before the Doc sees it: yrs
+        would keep a struct with a missing neighbour waiting, and the room would find that
+        only after applying it (and rebuild its Doc)."""
+        if self.order is None:
+            return True
+        ends = self.order.lists.ends
+        if clock != ends.get(client, 0):
+            return False
+        found = self.order.continuation(update)
+        if found is not None:  # typing on: the neighbours its previous character had
+            self._read = (update, found, None)
+            return True
+        keystroke = structs.keystroke(update)
+        self._read = (update, None, keystroke)
+        if keystroke is None:
+            return True  # not a string: the order walks it (as before)
+        return all(
+            neighbour is None or neighbour[1] < ends.get(neighbour[0], 0)
+            for neighbour in (keystroke.origin, keystroke.right)
+        )
 
     def taken(self, changes: list[bytes], update: bytes, placing: Placing | None) -> None:
         """The changes the room's Doc took (from ``update``, checked as ``placing``; None for
