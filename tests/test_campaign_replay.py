@@ -7,10 +7,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from benchmarks.faults.fuzz import WITNESS, FrameLog
 from benchmarks.faults.replay import first_planting, replay
 from server.sync import protocol
-from tests.helpers import map_entries, string_between, typed
+from tests.helpers import map_entries, string_between, typed, whole_order_budget
+
+pytestmark = pytest.mark.usefixtures(whole_order_budget.__name__)
 
 
 def test_the_bisection_names_the_change_that_planted_the_disorder() -> None:

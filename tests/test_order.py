@@ -16,7 +16,9 @@ from pycrdt import Doc, Text, merge_updates
 from server.errors import InvalidPayload
 from server.sync import lists, order, structs
 from server.sync.protocol import var_uint
-from tests.helpers import map_entries
+from tests.helpers import map_entries, whole_order_budget
+
+pytestmark = pytest.mark.usefixtures(whole_order_budget.__name__)
 
 
 def varints(*values: int) -> bytes:
