@@ -98,8 +98,18 @@ def test_database_connections_are_opened_anew_after_a_series_of_unloads(
         lookups = database._lookups
         with client.websocket_connect(f"/sync/{document_id}") as ws:
             write_and_wait(ws, "texto")
+
+        def reopened() -> bool:
+            # the refresh closes the old readers before it opens the new ones, and replaces
+            # the lookup connection last: wait for all of it, not for its first half
+            return (
+                not set(database._readers) & set(readers)
+                and len(database._readers) == len(readers)
+                and database._lookups is not lookups
+            )
+
         deadline = time.monotonic() + 10
-        while (rooms.open or set(database._readers) & set(readers)) and time.monotonic() < deadline:
+        while (rooms.open or not reopened()) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert rooms.open == {}
         assert not set(database._readers) & set(readers), "the readers were not reopened"
