@@ -6,6 +6,8 @@ import asyncio
 import json
 
 from server.sync import protocol
+from server.sync.awareness import Presence
+from server.sync.protocol import AwarenessMessage
 from tests.helpers import Server, SyncClient, stamped
 
 
@@ -171,3 +173,39 @@ def test_a_state_that_names_its_account_is_relayed_as_written(server: Server) ->
         await beto.close()
 
     asyncio.run(scenario())
+
+
+def test_presence_relays_a_message_as_written_only_when_nothing_in_it_changed() -> None:
+    """`Presence.relay` without a network: the sender's own frame when every entry was taken
+    as it came, a re-encoded frame when a name was stamped or an echo dropped, nothing when
+    nothing was new."""
+    identity = {"name": "Ana", "color": "#336699", "colorLight": "#33669933"}
+    presence: Presence[str] = Presence()
+
+    def message(*entries: tuple[int, int, object]) -> AwarenessMessage:
+        frame = protocol.awareness(
+            [(cid, clock, json.dumps(state)) for cid, clock, state in entries]
+        )
+        parsed = protocol.parse(frame)
+        assert isinstance(parsed, AwarenessMessage)
+        return parsed
+
+    own = message((1, 1, {"user": identity, "cursor": None}))
+    assert presence.relay("ana", own, identity) == protocol.awareness_frame(own.payload)
+
+    forged = message((1, 2, {"user": {**identity, "name": "Beto"}}))
+    frame = presence.relay("ana", forged, identity)
+    assert frame is not None and frame != protocol.awareness_frame(forged.payload)
+    relayed = protocol.parse(frame)
+    assert isinstance(relayed, AwarenessMessage)
+    assert [json.loads(e.state) for e in relayed.entries] == [{"user": identity}]
+
+    # Beto's client echoes Ana's latest state beside its own: only its own goes out
+    beto = {**identity, "name": "Beto"}
+    echo = message((1, 2, {"user": identity}), (2, 1, {"user": beto}))
+    frame = presence.relay("beto", echo, beto)
+    relayed = protocol.parse(frame or b"")
+    assert isinstance(relayed, AwarenessMessage)
+    assert [e.client_id for e in relayed.entries] == [2]
+
+    assert presence.relay("beto", message((1, 2, {"user": identity})), beto) is None

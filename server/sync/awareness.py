@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 from server.errors import PolicyViolation
 from server.sync import protocol
-from server.sync.protocol import AwarenessEntry
+from server.sync.protocol import AwarenessEntry, AwarenessMessage
 
 Owner = TypeVar("Owner")
 
@@ -51,6 +51,26 @@ class Presence(Generic[Owner]):
         self.clocks: dict[int, int] = {}  # last clock seen per id, kept after it leaves
         self.owners: dict[int, Owner] = {}
         self._claims: dict[Owner, set[int]] = {}
+
+    def relay(
+        self, owner: Owner, message: AwarenessMessage, identity: dict[str, str] | None
+    ) -> bytes | None:
+        """Take what ``owner`` sent, named after ``identity`` (`stamp`), and return the frame
+        to relay to the others, or None when nothing in it is new.
+
+        Raises `PolicyViolation` like `accept`.
+        """
+        entries = message.entries
+        if identity is not None:
+            entries = tuple(stamp(entry, identity) for entry in entries)
+        accepted = self.accept(owner, entries)
+        if not accepted:
+            return None
+        if len(accepted) == len(message.entries) and all(
+            mine is theirs for mine, theirs in zip(accepted, message.entries, strict=True)
+        ):  # relayed as it came: nothing dropped, no name stamped
+            return protocol.awareness_frame(message.payload)
+        return protocol.awareness([(e.client_id, e.clock, e.state) for e in accepted])
 
     def accept(self, owner: Owner, entries: tuple[AwarenessEntry, ...]) -> list[AwarenessEntry]:
         """Apply what ``owner`` may set; return those entries (to relay). Echoes are dropped.

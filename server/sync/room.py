@@ -18,7 +18,7 @@ from pycrdt import Doc, Subscription, Text, TransactionEvent, merge_updates
 
 from server.errors import InvalidPayload, ReadOnly
 from server.sync import checks, order, protocol, structs
-from server.sync.awareness import Presence, stamp
+from server.sync.awareness import Presence
 from server.sync.peer import Peer
 from server.sync.protocol import (
     AwarenessMessage,
@@ -257,21 +257,11 @@ class Room:
             else:
                 self._receive_update(peer, message.payload)
         elif isinstance(message, AwarenessMessage):
-            entries = message.entries
-            if peer.identity is not None:
-                entries = tuple(stamp(entry, peer.identity) for entry in entries)
-            accepted = self.presence.accept(peer, entries)
-            if len(accepted) == len(message.entries) and all(
-                mine is theirs for mine, theirs in zip(accepted, message.entries, strict=True)
-            ):  # relayed as it came: nothing dropped, no name stamped
-                frame = protocol.awareness_frame(message.payload)
-            elif accepted:
-                frame = protocol.awareness([(e.client_id, e.clock, e.state) for e in accepted])
-            else:
-                return
-            # A cursor is relative to the text: it goes out after the edits before it (the
-            # client sent them first), together with them.
-            self._after_commit(lambda: self.broadcast(frame))
+            relay = self.presence.relay(peer, message, peer.identity)
+            if relay is not None:
+                # A cursor is relative to the text: it goes out after the edits before it
+                # (the client sent them first), together with them.
+                self._after_commit(lambda: self.broadcast(relay))
         elif isinstance(message, QueryAwareness):
             snapshot = self.presence.snapshot()
             if snapshot is not None:
