@@ -305,6 +305,69 @@ def test_a_keystroke_over_a_used_clock_is_refused_before_the_document_takes_it(
     assert not any("rebuilding" in line for line in refusals), refusals
 
 
+def one_struct(client: int, clock: int, info: bytes, length: int) -> bytes:
+    """An update of one struct of ``client`` at ``clock`` that is only a length: a GC struct
+    (info 0), or deleted content (info 1) put at the start of the text."""
+    parent = b"" if info == b"\x00" else b"\x01\x07content"
+    head = bytes([1, 1]) + protocol.var_uint(client) + protocol.var_uint(clock)
+    return head + info + parent + protocol.var_uint(length) + b"\x00"
+
+
+def test_a_struct_that_ends_past_the_last_clock_is_refused_before_the_document_takes_it(
+    server: Server,
+) -> None:
+    """yrs counts clocks in 32 bits: a struct that ends past 2^32 - 1 wraps around, is never
+    integrated, and the update still applies without an error. The room found that only
+    after applying it, and rebuilt its Doc (352 of the 354 rebuilds of the fuzz run of
+    2026-11-29 23:31). Now refused before the Doc sees it, in a room with text and as the
+    first update of a room just loaded."""
+    document_id, fresh_id = server.create_document(), server.create_document()
+    forged = [
+        one_struct(515151, 3, b"\x00", 2**32 - 1),  # a GC struct
+        one_struct(515151, 3, b"\x01", 2**32 - 3),  # deleted content, ending at 2^32
+        one_struct(515151, 1, b"\x00", 2**32),  # a length that does not fit 32 bits
+    ]
+
+    async def scenario() -> None:
+        witness = await SyncClient(server.ws_url, document_id).connect()
+        try:
+            writer = await SyncClient(server.ws_url, document_id).connect()
+            for update in typed(515151, "abc"):
+                await writer.send(protocol.sync_update(update))
+            await witness.wait_text("abc")
+            await writer.close()
+            for update in forged:
+                attacker = await SyncClient(server.ws_url, document_id).connect()
+                await attacker.send(protocol.sync_update(update))
+                assert await attacker.wait_closed(10) == 1007
+            first = await SyncClient(server.ws_url, fresh_id).connect()
+            await first.send(protocol.sync_update(one_struct(616161, 0, b"\x00", 2**32)))
+            assert await first.wait_closed(10) == 1007
+            newcomer = await SyncClient(server.ws_url, document_id).connect()
+            assert str(newcomer.text) == str(witness.text) == "abc"
+            await newcomer.close()
+        finally:
+            await witness.close()
+
+    asyncio.run(scenario())
+    logs = server.logs()
+    assert logs.count("closing a sync connection: clock out of range in update (1007)") == 4
+    assert "rebuilding" not in logs and "refused an update" not in logs  # walked, not applied
+
+
+def test_the_walk_refuses_clocks_past_32_bits() -> None:
+    last = structs.MAX_CLOCK
+    assert structs.walk_update(one_struct(7, 0, b"\x00", last)).ends == {7: last}
+    for update in (
+        one_struct(7, 0, b"\x00", last + 1),
+        one_struct(7, 5, b"\x01", last - 4),
+        b"\x00\x01\x07\x01" + protocol.var_uint(last) + b"\x01",  # a deletion past it
+    ):
+        with pytest.raises(InvalidPayload, match="clock out of range"):
+            structs.walk_update(update)
+    assert structs.walk_update(b"\x00\x01\x07\x01" + protocol.var_uint(last - 1) + b"\x01")
+
+
 def test_a_client_resending_what_it_wrote_with_more_is_taken(server: Server) -> None:
     """The legitimate shape of the same overlap: a client sends its whole copy (one struct
     from clock 0, the part the server has and what it typed since), with "X" typed by
@@ -588,3 +651,50 @@ def test_a_rebuild_of_a_history_that_hangs_a_replay_ends(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout) == 8106
+
+
+def test_a_struct_next_to_its_own_clock_is_refused_before_the_document_takes_it(
+    server: Server,
+) -> None:
+    """A struct is made next to characters that exist: never next to its own clock or a
+    later one of its client. yrs keeps such a struct waiting for itself, unreported; the
+    room found that only after applying it, and rebuilt its Doc (142 of the 146 rebuilds
+    left in a replay of the fuzz run of 2026-11-29 23:31 were this, with the right
+    neighbour)."""
+    document_id = server.create_document()
+    forged = [
+        string_between(515151, "x", (515151, 2), (515151, 3), clock=3),  # right: itself
+        string_between(515151, "y", (515151, 5), (515151, 1), clock=3),  # origin: later
+    ]
+
+    async def scenario() -> None:
+        witness = await SyncClient(server.ws_url, document_id).connect()
+        try:
+            writer = await SyncClient(server.ws_url, document_id).connect()
+            for update in typed(515151, "abc"):
+                await writer.send(protocol.sync_update(update))
+            await witness.wait_text("abc")
+            await writer.close()
+            for update in forged:
+                attacker = await SyncClient(server.ws_url, document_id).connect()
+                await attacker.send(protocol.sync_update(update))
+                assert await attacker.wait_closed(10) == 1007
+            newcomer = await SyncClient(server.ws_url, document_id).connect()
+            assert str(newcomer.text) == str(witness.text) == "abc"
+            await newcomer.close()
+        finally:
+            await witness.close()
+
+    asyncio.run(scenario())
+    refusals = [line for line in server.logs().splitlines() if "refused an update" in line]
+    assert len(refusals) == 2, refusals
+    assert all("does not have" in line for line in refusals), refusals
+    assert not any("rebuilding" in line for line in refusals), refusals
+
+
+def test_parent_item_reads_the_parent_a_walk_keeps() -> None:
+    doc: Doc[Text] = Doc(client_id=31)
+    doc["m"] = outer = Map()
+    outer["inner"] = Text("hola")
+    parents = [p for *_, p in structs.walk_update(doc.get_update()).items if p is not None]
+    assert [structs.parent_item(p) for p in parents] == [None, (31, 0)]

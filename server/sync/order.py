@@ -308,14 +308,16 @@ class Ordering:
 
     def may_skip_walk(self, update: bytes, client: int, clock: int) -> bool:
         """Whether ``update``, one struct of ``client`` at ``clock``, is a plain keystroke as
-        far as the order knows (its lists end where the Doc's state does; True when there is
-        no order yet): at the client's next clock (an earlier one is sent again or written
-        over, a later one leaves a gap), between neighbours the Doc holds. Otherwise the
-        room walks it and checks it against the Doc's state before the Doc sees it: yrs
-        would keep a struct with a missing neighbour waiting, and the room would find that
-        only after applying it (and rebuild its Doc)."""
+        far as the order knows (its lists end where the Doc's state does): at the client's
+        next clock (an earlier one is sent again or written over, a later one leaves a gap),
+        between neighbours the Doc holds. Otherwise the room walks it and checks it against
+        the Doc's state before the Doc sees it: yrs would keep a struct with a missing
+        neighbour waiting, and the room would find that only after applying it (and rebuild
+        its Doc). The first update after the room was loaded or rebuilt (no order yet), and a
+        struct that is not a string, are walked too (a struct of any other kind carries its
+        length as a number, which can be anything)."""
         if self.order is None:
-            return True
+            return False
         ends = self.order.lists.ends
         if clock != ends.get(client, 0):
             return False
@@ -326,7 +328,7 @@ class Ordering:
         keystroke = structs.keystroke(update)
         self._read = (update, None, keystroke)
         if keystroke is None:
-            return True  # not a string: the order walks it (as before)
+            return False  # not a string
         return all(
             neighbour is None or neighbour[1] < ends.get(neighbour[0], 0)
             for neighbour in (keystroke.origin, keystroke.right)
