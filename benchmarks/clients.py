@@ -60,6 +60,7 @@ class Timing:
 
     sent_at: dict[tuple[int, int], float] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
+    sent_times: list[float] = field(default_factory=list)  # each latency's send time
 
 
 class BenchClient:
@@ -107,6 +108,7 @@ class BenchClient:
             sent = self.timing.sent_at.get(key)
             if sent is not None:
                 self.timing.latencies_ms.append((now - sent) * 1000)
+                self.timing.sent_times.append(sent)
 
     async def roundtrip(self, timeout: float = 300) -> None:
         """Wait until the server has handled everything this client sent before."""

@@ -1,6 +1,12 @@
 """Fan-out scenarios (issue 4, scenarios 1-3): writers type into rooms, everyone else times
 the arrival of each update. Latency is from the writer's send to each other client's
-receipt (p50, p99, max over all deliveries)."""
+receipt (p50, p99, max over all deliveries).
+
+The paced scenarios also report the p99 of the edits sent after their first second
+(``p99_after_1s_ms``). In a run of 8 s the slowest 1 % of deliveries is a few hundred, and
+in the many-room scenario the start alone (a thousand writers' first edits, and the first
+moments of each server process) could supply all of them, for the reference server as
+for Accord (2026-11-29, `docs/performance.md`); the overall p99 stays the figure compared."""
 
 from __future__ import annotations
 
@@ -46,6 +52,7 @@ class Outcome:
     server_cpu_s: float = 0.0
     peak_rss_mb: float = 0.0
     loadgen_cpu_s: float = 0.0
+    steady_ms: list[float] | None = field(default=None, repr=False)  # sent after 1 s
 
     def summary(self) -> dict[str, object]:
         lat = sorted(self.latencies_ms)
@@ -58,6 +65,11 @@ class Outcome:
             "p50_ms": percentile(lat, 0.50),
             "p99_ms": percentile(lat, 0.99),
             "max_ms": round(lat[-1], 2) if lat else 0.0,
+            **(
+                {"p99_after_1s_ms": percentile(sorted(self.steady_ms), 0.99)}
+                if self.steady_ms is not None
+                else {}
+            ),
             "mean_ms": round(statistics.fmean(lat), 2) if lat else 0.0,
             "throughput_updates_s": round(self.sent / self.seconds, 1) if self.seconds else 0,
             "server_cpu_s": round(self.server_cpu_s, 2),
@@ -122,6 +134,12 @@ async def run_fanout(server: ServerProcess, name: str, spec: Fanout, seconds: fl
         server.rss_mb(peak=True),
         cpu_now() - load0,
     )
+    if not spec.burst:
+        outcome.steady_ms = [
+            latency
+            for latency, sent in zip(timing.latencies_ms, timing.sent_times, strict=True)
+            if sent >= start + 1.0
+        ]
     await close_all(clients)
     return outcome
 
