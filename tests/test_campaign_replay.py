@@ -38,3 +38,27 @@ def test_a_frame_log_is_replayed_through_a_room(tmp_path: Path) -> None:
     found = asyncio.run(replay(tmp_path / "room.frames", work))
     assert len(found.taken) == 5 and found.diverged is None
     assert found.refused == {"update places text between characters that were not side by side": 1}
+
+
+def test_every_frame_counts_the_rebuilds_and_keeps_their_updates(tmp_path: Path) -> None:
+    """With ``every_frame`` the frames the server closed the connection on are fed too, and
+    each refusal that came after the Doc had begun to take an update (a rebuild) is kept with
+    the update: here a deletion that waited for half an emoji and the emoji that brings it
+    (tests/corpus/pending_delete.json)."""
+    from tests.test_campaign_fuzz import corpus_updates
+
+    updates = corpus_updates("pending_delete")
+    log = FrameLog(tmp_path / "room.frames")
+    log.write(protocol.sync_update(updates[0]), 0)
+    log.write(protocol.sync_update(updates[1]), 0)
+    log.write(protocol.sync_update(updates[2]), 1007)  # refused live, after a rebuild
+    log.write(protocol.sync_update(updates[2]), 1)  # not answered: never replayed
+    log.close()
+    for every_frame, rebuilds in ((False, 0), (True, 1)):
+        work = tmp_path / f"work-{every_frame}"
+        work.mkdir()
+        found = asyncio.run(replay(tmp_path / "room.frames", work, every_frame))
+        assert len(found.rebuilt) == rebuilds
+    why, update = found.rebuilt[0]
+    assert "character" in why and update == updates[2]
+    assert sum(found.refused.values()) == 1

@@ -20,6 +20,13 @@ in hex, and its structs). The raw updates are not bisected that way: a deletion 
 before its text waits in the live Doc but not in its encoding, and would be named wrongly.
 
 Closed forms found with it are in docs/operations.md (fuzzing, cause 7).
+
+    python -m benchmarks.faults.replay --every-frame <work directory>/room-<N>.frames
+
+feeds the frames the server closed the connection on too (through the same writer), and
+counts the rebuilds: refusals that came after the room's Doc had begun to take an update.
+With ``--show N`` it prints the first N updates that caused one, with their structs. (That is
+how the two shapes behind most of the rebuilds of 2026-11-29 were found, docs/operations.md.)
 """
 
 from __future__ import annotations
@@ -70,14 +77,27 @@ class Nobody:
 
 
 class Recording(Room):
-    """A room that keeps, for each update it took, the update and the changes it stored."""
+    """A room that keeps, for each update it took, the update and the changes it stored;
+    and each update it refused after its Doc had begun to take it (a rebuild), with why."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.taken: list[tuple[bytes, list[bytes]]] = []
+        self.rebuilt: list[tuple[str, bytes]] = []
+        self._rebuilds = 0
+
+    def _rebuild(self) -> None:
+        self._rebuilds += 1
+        super()._rebuild()
 
     def _apply(self, update: bytes, walk: structs.Walk | None = None) -> list[bytes]:
-        changes = super()._apply(update, walk)
+        rebuilds = self._rebuilds
+        try:
+            changes = super()._apply(update, walk)
+        except SyncError as exc:
+            if self._rebuilds != rebuilds:
+                self.rebuilt.append((exc.message, bytes(update)))
+            raise
         self.taken.append((bytes(update), [bytes(change) for change in changes]))
         return changes
 
@@ -86,6 +106,7 @@ class Recording(Room):
 class Replay:
     taken: list[tuple[bytes, list[bytes]]] = field(default_factory=list)
     refused: collections.Counter[str] = field(default_factory=collections.Counter)
+    rebuilt: list[tuple[str, bytes]] = field(default_factory=list)  # (why, update)
     diverged: int | None = None  # how many updates were taken when the texts parted
 
 
@@ -104,8 +125,10 @@ def same_text(one: Doc[Text], other: Doc[Text]) -> bool:
     return len(first) == len(second) and str(first) == str(second)
 
 
-async def replay(path: Path, work: Path) -> Replay:
-    """Replay the answered sync frames of ``path`` through a `Recording` room."""
+async def replay(path: Path, work: Path, every_frame: bool = False) -> Replay:
+    """Replay the answered sync frames of ``path`` through a `Recording` room (with
+    ``every_frame``, those the server closed the connection on too, and without stopping
+    where the texts part)."""
     database_path = work / "replay.db"
     _, ids = setup_database(database_path, 1)
     add_member(database_path, ids, "delegate")
@@ -119,8 +142,8 @@ async def replay(path: Path, work: Path) -> Replay:
         room.join(writer)
         room.join(witness)
         for outcome, frame in frames(path):
-            if outcome not in (0, WITNESS):
-                continue  # closed on, or not answered: the server did not take it
+            if outcome == 1 or (outcome not in (0, WITNESS) and not every_frame):
+                continue  # not answered, or closed on: the server did not take it
             try:
                 message = protocol.parse(frame)
             except SyncError:
@@ -134,10 +157,10 @@ async def replay(path: Path, work: Path) -> Replay:
             except SyncError as exc:
                 found.refused[str(exc)] += 1
                 continue
-            if not same_text(room.doc, doc_of(room.doc.get_update())):
+            if not every_frame and not same_text(room.doc, doc_of(room.doc.get_update())):
                 found.diverged = len(room.taken)
                 break
-        found.taken = room.taken
+        found.taken, found.rebuilt = room.taken, room.rebuilt
     return found
 
 
@@ -165,12 +188,25 @@ def first_planting(changes: list[bytes]) -> int | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("frames", type=Path, help="a room's frame log kept by the fuzzer")
+    parser.add_argument(
+        "--every-frame", action="store_true", help="the refused frames too; count rebuilds"
+    )
+    parser.add_argument("--show", type=int, default=0, help="updates that caused a rebuild")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="accord-replay-") as work:
-        found = asyncio.run(replay(args.frames, Path(work)))
+        found = asyncio.run(replay(args.frames, Path(work), args.every_frame))
     print(f"taken: {len(found.taken)} updates; refused: {sum(found.refused.values())}")
     for reason, count in found.refused.most_common():
         print(f"  {count:6}  {reason}")
+    if args.every_frame:
+        causes = collections.Counter(why for why, _ in found.rebuilt)
+        print(f"rebuilds after a refusal: {len(found.rebuilt)}")
+        for reason, count in causes.most_common():
+            print(f"  {count:6}  {reason}")
+        for why, update in found.rebuilt[: args.show]:
+            print(f"rebuilt for: {why}")
+            show(update)
+        return
     if found.diverged is None:
         print("consistent: the room's text equals its own encoding decoded, after every update")
         return
