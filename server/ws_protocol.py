@@ -25,6 +25,7 @@ pushes back on the sender.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import deque
 from collections.abc import Callable
@@ -43,6 +44,12 @@ HOLD_EXTENSION = "accord.hold"
 # The key of the lifespan state that holds the app's `RateLimit` of failed credentials.
 CREDENTIAL_FAILURES = "accord.credential_failures"
 TOO_MANY = "too many attempts; wait a minute and try again\n"
+# An address past its limit of failed credentials gets its 429 this long after asking (a
+# tarpit): an attacker who keeps a few dozen attempts in flight then makes a few dozen a
+# second instead of a thousand or more, and the server's CPU goes to everyone else. At most
+# TARPIT_CONNECTIONS are held so (each a socket and ~10 KB); beyond that the 429 goes at once.
+TARPIT_SECONDS = 1.0
+TARPIT_CONNECTIONS = 256
 
 if TYPE_CHECKING:
     from websockets.http11 import Request
@@ -102,6 +109,8 @@ class Cork:
 
 
 cork = Cork()
+# The refused connections waiting for their 429 (`SyncProtocol.refuse`), and their timers.
+tarpit: dict[SyncProtocol, asyncio.TimerHandle] = {}
 
 
 class SyncProtocol(WebSocketsSansIOProtocol):
@@ -167,7 +176,8 @@ class SyncProtocol(WebSocketsSansIOProtocol):
 
     def refuse(self, event: Request, wait: float) -> None:
         """Answer 429 without running the app (as uvicorn answers a failed handshake): a
-        storm of bad credentials from one address costs half as much per attempt."""
+        storm of bad credentials from one address costs half as much per attempt. The answer
+        waits TARPIT_SECONDS (reading paused) while fewer than TARPIT_CONNECTIONS wait."""
         self.request = event
         self.handshake_initiated = True
         self.handshake_complete = True
@@ -175,10 +185,29 @@ class SyncProtocol(WebSocketsSansIOProtocol):
         self.response = self.conn.reject(429, TOO_MANY)
         self.response.headers["Retry-After"] = str(math.ceil(wait))
         self.conn.send_response(self.response)
-        self.transport.write(b"".join(self.conn.data_to_send()))
-        self.transport.close()
+        if len(tarpit) < TARPIT_CONNECTIONS:
+            self.transport.pause_reading()
+            tarpit[self] = self.loop.call_later(TARPIT_SECONDS, self._answer_refusal)
+        else:
+            self._answer_refusal()
+
+    def shutdown(self) -> None:
+        if self in tarpit:  # the server is stopping: the 429 goes now
+            tarpit[self].cancel()
+            self._answer_refusal()
+            return
+        super().shutdown()
+
+    def _answer_refusal(self) -> None:
+        tarpit.pop(self, None)
+        if not self.transport.is_closing():
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        waiting = tarpit.pop(self, None)
+        if waiting is not None:  # gone before its 429: nothing to answer
+            waiting.cancel()
         super().connection_lost(exc)
         # A finished connection's objects hold each other: the scope's extensions hold this
         # protocol, and so does the handler (through its peer), and the websockets parser (a

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -99,6 +99,38 @@ def test_bad_tokens_are_refused_then_the_address_gets_429(setup: Setup) -> None:
     logs = setup.server.logs()
     assert f"refusing sync connections and API tokens from {address}" in logs
     assert "acc_guess" not in logs  # never a credential in the log
+
+
+def test_the_429_waits_and_a_waiting_attempt_holds_nobody_up(setup: Setup) -> None:
+    """Past the limit the 429 comes TARPIT_SECONDS after the attempt (a tarpit: an attacker
+    with a few dozen attempts in flight makes a few dozen a second). Meanwhile the server
+    serves everyone else: a signed-in connection from another address opens and edits
+    while twenty refused attempts wait, and each of them gets its 429 in the end."""
+    from server.ws_protocol import TARPIT_SECONDS
+
+    blocked, other = next(_addresses), next(_addresses)
+    own_document = add_document(setup.server.db, setup.person, seed="Texto")
+
+    async def timed(coroutine: Awaitable[str]) -> tuple[str, float]:
+        started = time.monotonic()
+        answer = await coroutine
+        return answer, time.monotonic() - started
+
+    async def scenario() -> None:
+        for n in range(LIMIT):
+            assert await attempt(setup, f"acc_guess-{n}", blocked) == "4401"
+        waiting = [asyncio.ensure_future(timed(attempt(setup, None, blocked))) for _ in range(20)]
+        writer = await RoleClient(
+            setup.server, own_document, setup.person.token, {"X-Forwarded-For": other}
+        ).connect()
+        await writer.edit(0, "Mientras: ")
+        await writer.barrier()  # the edit is stored and the server has answered
+        answers = await asyncio.gather(*waiting)
+        assert [answer for answer, _ in answers] == ["HTTP 429"] * 20
+        assert min(took for _, took in answers) >= TARPIT_SECONDS * 0.9  # a lower bound only
+        await writer.close()
+
+    run(scenario())
 
 
 def test_missing_credentials_count_too(setup: Setup) -> None:
