@@ -313,20 +313,10 @@ def one_struct(client: int, clock: int, info: bytes, length: int) -> bytes:
     return head + info + parent + protocol.var_uint(length) + b"\x00"
 
 
-def test_a_struct_that_ends_past_the_last_clock_is_refused_before_the_document_takes_it(
-    server: Server,
-) -> None:
-    """yrs counts clocks in 32 bits: a struct that ends past 2^32 - 1 wraps around, is never
-    integrated, and the update still applies without an error. The room found that only
-    after applying it, and rebuilt its Doc (352 of the 354 rebuilds of the fuzz run of
-    2026-11-29 23:31). Now refused before the Doc sees it, in a room with text and as the
-    first update of a room just loaded."""
-    document_id, fresh_id = server.create_document(), server.create_document()
-    forged = [
-        one_struct(515151, 3, b"\x00", 2**32 - 1),  # a GC struct
-        one_struct(515151, 3, b"\x01", 2**32 - 3),  # deleted content, ending at 2^32
-        one_struct(515151, 1, b"\x00", 2**32),  # a length that does not fit 32 bits
-    ]
+def each_refused_beside_abc(server: Server, forged: list[bytes]) -> None:
+    """A writer types "abc" under client 515151; each forged update, from a new connection,
+    is closed with 1007, and a newcomer then sees what the witness sees: "abc"."""
+    document_id = server.create_document()
 
     async def scenario() -> None:
         witness = await SyncClient(server.ws_url, document_id).connect()
@@ -340,9 +330,6 @@ def test_a_struct_that_ends_past_the_last_clock_is_refused_before_the_document_t
                 attacker = await SyncClient(server.ws_url, document_id).connect()
                 await attacker.send(protocol.sync_update(update))
                 assert await attacker.wait_closed(10) == 1007
-            first = await SyncClient(server.ws_url, fresh_id).connect()
-            await first.send(protocol.sync_update(one_struct(616161, 0, b"\x00", 2**32)))
-            assert await first.wait_closed(10) == 1007
             newcomer = await SyncClient(server.ws_url, document_id).connect()
             assert str(newcomer.text) == str(witness.text) == "abc"
             await newcomer.close()
@@ -350,6 +337,29 @@ def test_a_struct_that_ends_past_the_last_clock_is_refused_before_the_document_t
             await witness.close()
 
     asyncio.run(scenario())
+
+
+def test_a_struct_that_ends_past_the_last_clock_is_refused_before_the_document_takes_it(
+    server: Server,
+) -> None:
+    """yrs counts clocks in 32 bits: a struct that ends past 2^32 - 1 wraps around, is never
+    integrated, and the update still applies without an error. The room found that only
+    after applying it, and rebuilt its Doc (352 of the 354 rebuilds of the fuzz run of
+    2026-11-29 23:31). Now refused before the Doc sees it, in a room with text and as the
+    first update of a room just loaded."""
+    forged = [
+        one_struct(515151, 3, b"\x00", 2**32 - 1),  # a GC struct
+        one_struct(515151, 3, b"\x01", 2**32 - 3),  # deleted content, ending at 2^32
+        one_struct(515151, 1, b"\x00", 2**32),  # a length that does not fit 32 bits
+    ]
+    each_refused_beside_abc(server, forged)
+
+    async def first_update() -> None:
+        first = await SyncClient(server.ws_url, server.create_document()).connect()
+        await first.send(protocol.sync_update(one_struct(616161, 0, b"\x00", 2**32)))
+        assert await first.wait_closed(10) == 1007
+
+    asyncio.run(first_update())
     logs = server.logs()
     assert logs.count("closing a sync connection: clock out of range in update (1007)") == 4
     assert "rebuilding" not in logs and "refused an update" not in logs  # walked, not applied
@@ -661,31 +671,11 @@ def test_a_struct_next_to_its_own_clock_is_refused_before_the_document_takes_it(
     room found that only after applying it, and rebuilt its Doc (142 of the 146 rebuilds
     left in a replay of the fuzz run of 2026-11-29 23:31 were this, with the right
     neighbour)."""
-    document_id = server.create_document()
     forged = [
         string_between(515151, "x", (515151, 2), (515151, 3), clock=3),  # right: itself
         string_between(515151, "y", (515151, 5), (515151, 1), clock=3),  # origin: later
     ]
-
-    async def scenario() -> None:
-        witness = await SyncClient(server.ws_url, document_id).connect()
-        try:
-            writer = await SyncClient(server.ws_url, document_id).connect()
-            for update in typed(515151, "abc"):
-                await writer.send(protocol.sync_update(update))
-            await witness.wait_text("abc")
-            await writer.close()
-            for update in forged:
-                attacker = await SyncClient(server.ws_url, document_id).connect()
-                await attacker.send(protocol.sync_update(update))
-                assert await attacker.wait_closed(10) == 1007
-            newcomer = await SyncClient(server.ws_url, document_id).connect()
-            assert str(newcomer.text) == str(witness.text) == "abc"
-            await newcomer.close()
-        finally:
-            await witness.close()
-
-    asyncio.run(scenario())
+    each_refused_beside_abc(server, forged)
     refusals = [line for line in server.logs().splitlines() if "refused an update" in line]
     assert len(refusals) == 2, refusals
     assert all("does not have" in line for line in refusals), refusals
