@@ -8,8 +8,8 @@ Each entry point is wrapped in the server process (through `benchmarks/probe` on
 PYTHONPATH) to add up ``time.thread_time()`` spent inside it, on the event loop's thread
 only: CPU time, so neither waiting for the interpreter lock (the writer thread) nor time the
 machine gives to other processes counts. Rows nest (``ws data_received`` holds
-``Room.receive``, which holds ``Room._apply``); the share is of the loop thread's CPU between
-the scenario's start and end. A sampling profiler (py-spy) could not say this on this
+``Room.receive``, which holds ``Room._apply``: see ``ENTRY_POINTS``); the share is of the
+loop thread's CPU between the scenario's start and end. A sampling profiler (py-spy) could not say this on this
 machine: it got a few hundred samples in ten seconds, and cProfile charges the waits for
 the lock to whatever C call came before them. The wrappers cost ~1 µs per call.
 """
@@ -31,27 +31,29 @@ from typing import Any
 from benchmarks import fanout
 from benchmarks.servers import ROOT, ServerProcess
 
-# (module, attribute path, label): the loop's entry points first, then what they call.
+# (module, attribute path, label, depth): the loop's entry points (depth 0), then what they
+# call, each row inside the nearest row above it of a smaller depth.
 ENTRY_POINTS = [
-    ("server.ws_protocol", "SyncProtocol.data_received", "ws data_received"),
-    ("websockets.protocol", "Protocol.receive_data", "  websockets receive_data"),
-    ("server.ws_protocol", "SyncProtocol.send_receive_event_to_app", "  to the room"),
-    ("server.sync.room", "Room.receive", "    Room.receive"),
-    ("server.sync.protocol", "parse", "      protocol.parse"),
-    ("server.sync.room", "Room._receive_update", "      Room._receive_update"),
-    ("server.sync.room", "Room._check_writer", "        Room._check_writer"),
-    ("server.sync.room", "Room._apply", "        Room._apply"),
-    ("server.sync.room", "Room._persist", "        Room._persist"),
-    ("server.sync.awareness", "Presence.relay", "      Presence.relay"),
-    ("server.writer", "_settle_all", "commit results"),
-    ("server.sync.room", "Room.broadcast", "broadcasts"),
-    ("server.ws_protocol", "SyncProtocol.flush", "corked writes"),
-    ("server.sync.room", "Room._send_notices", "saved notices"),
-    ("server.sync.rooms", "Rooms.maybe_compact", "after each commit"),
+    ("server.ws_protocol", "SyncProtocol.data_received", "ws data_received", 0),
+    ("websockets.protocol", "Protocol.receive_data", "websockets receive_data", 1),
+    ("server.ws_protocol", "SyncProtocol.send_receive_event_to_app", "to the room", 1),
+    ("server.sync.room", "Room.receive", "Room.receive", 2),
+    ("server.sync.protocol", "parse", "protocol.parse", 3),
+    ("server.sync.room", "Room._receive_update", "Room._receive_update", 3),
+    ("server.sync.room", "Room._check_writer", "Room._check_writer", 4),
+    ("server.sync.room", "Room._apply", "Room._apply", 4),
+    ("server.sync.room", "Room._persist", "Room._persist", 4),
+    ("server.sync.awareness", "Presence.relay", "Presence.relay", 3),
+    ("server.writer", "_settle_all", "commit results", 0),
+    ("server.sync.room", "Room.broadcast", "broadcasts", 0),
+    ("server.ws_protocol", "SyncProtocol.flush", "corked writes", 0),
+    ("server.sync.room", "Room._send_notices", "saved notices", 0),
+    ("server.sync.rooms", "Rooms.maybe_compact", "after each commit", 0),
     (
         "uvicorn.protocols.websockets.websockets_sansio_impl",
         "WebSocketsSansIOProtocol.send_keepalive_ping",
         "keepalive pings",
+        0,
     ),
 ]
 
@@ -79,7 +81,7 @@ def install(report: str) -> None:
 
         setattr(owner, name, counted)
 
-    for module_name, path, label in ENTRY_POINTS:
+    for module_name, path, label, _ in ENTRY_POINTS:
         owner: Any = importlib.import_module(module_name)
         *parents, name = path.split(".")
         for parent in parents:
@@ -149,15 +151,13 @@ def print_report(result: dict[str, Any]) -> None:
     )
     print("\n| entry point | CPU s | share of the loop | calls | µs per call |")
     print("|---|---|---|---|---|")
-    for _, _, label in ENTRY_POINTS:
+    for _, _, label, depth in ENTRY_POINTS:
         row = result["rows"].get(label)
         if row is None:
             continue
         cpu, calls = row["cpu_s"], row["calls"]
-        print(
-            f"| `{label.strip()}`{' (inside)' * (len(label) - len(label.lstrip()) > 0)} "
-            f"| {cpu:.3f} | {cpu / loop:.0%} | {calls} | {cpu / calls * 1e6:.1f} |"
-        )
+        name = "&nbsp;&nbsp;" * depth + f"`{label}`"
+        print(f"| {name} | {cpu:.3f} | {cpu / loop:.0%} | {calls} | {cpu / calls * 1e6:.1f} |")
 
 
 def main() -> None:

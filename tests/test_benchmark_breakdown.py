@@ -16,8 +16,8 @@ def test_the_probe_counts_each_entry_point_of_a_real_server(tmp_path: Path) -> N
     sent = result["summary"]["updates_sent"]
     assert sent == 2 * 2 * 10
     rows = result["rows"]
-    assert rows["        Room._apply"]["calls"] == sent  # every edit, once
-    assert rows["      Presence.relay"]["calls"] == sent  # every cursor move, once
+    assert rows["Room._apply"]["calls"] == sent  # every edit, once
+    assert rows["Presence.relay"]["calls"] == sent  # every cursor move, once
     assert rows["broadcasts"]["calls"] >= 2 * sent  # each edit and each cursor move
     loop = result["loop_thread_cpu_s"]
     assert loop > 0
@@ -25,5 +25,5 @@ def test_the_probe_counts_each_entry_point_of_a_real_server(tmp_path: Path) -> N
         assert label in {entry[2] for entry in ENTRY_POINTS}
         assert 0 <= row["cpu_s"] <= loop and row["calls"] > 0
     # nested rows never hold more than what holds them
-    assert rows["        Room._apply"]["cpu_s"] <= rows["    Room.receive"]["cpu_s"]
-    assert rows["    Room.receive"]["cpu_s"] <= rows["ws data_received"]["cpu_s"]
+    assert rows["Room._apply"]["cpu_s"] <= rows["Room.receive"]["cpu_s"]
+    assert rows["Room.receive"]["cpu_s"] <= rows["ws data_received"]["cpu_s"]
