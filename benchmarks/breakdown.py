@@ -11,7 +11,8 @@ machine gives to other processes counts. Rows nest (``ws data_received`` holds
 ``Room.receive``, which holds ``Room._apply``: see ``ENTRY_POINTS``); the share is of the
 loop thread's CPU between the scenario's start and end. A sampling profiler (py-spy) could
 not say this on this machine: it got a few hundred samples in ten seconds, and cProfile
-charges the waits for the lock to whatever C call came before them. The wrappers cost ~1 µs per call.
+charges the waits for the lock to whatever C call came before them. The wrappers cost ~1 µs
+per call.
 """
 
 from __future__ import annotations
