@@ -4,9 +4,9 @@ receipt (p50, p99, max over all deliveries).
 
 The paced scenarios also report the p99 of the edits sent after their first second
 (``p99_after_1s_ms``). In a run of 8 s the slowest 1 % of deliveries is a few hundred, and
-in the many-room scenario the start alone (a thousand writers' first edits, and the first
-moments of each server process) could supply all of them, for the reference server as
-for Accord (2026-11-29, `docs/performance.md`); the overall p99 stays the figure compared."""
+in one pair of `rooms100x10` runs the first quarter second supplied 369 (Accord) and 528
+(the reference) of the ~720 (2026-11-29, `docs/performance.md`); in other runs Accord's
+slowest were spread over the whole run. The overall p99 stays the figure compared."""
 
 from __future__ import annotations
 
