@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 import sqlite3
+from collections.abc import Callable
 
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -41,26 +42,29 @@ from server.ws_protocol import (
 log = logging.getLogger(__name__)
 
 
+def _never(frame: bytes) -> bool:
+    """`WebSocketChannel.send_now` without `accord serve`'s protocol: every frame waits."""
+    return False
+
+
 class WebSocketChannel:
     """`server.types.Channel` over a Starlette websocket. ``queued`` counts the bytes its
     peer has queued and not yet handed over (see `SocketPeer`). Under `accord serve` the
     connection also offers a synchronous send (`server.ws_protocol`)."""
 
-    __slots__ = ("_close_now", "_send_now", "closed_now", "queued", "websocket")
+    __slots__ = ("_close_now", "closed_now", "queued", "send_now", "websocket")
 
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self.queued = 0
         extensions = websocket.scope.get("extensions", {})
-        self._send_now = extensions.get(EXTENSION)
+        # The connection's own synchronous send, called as is (every frame of a broadcast
+        # goes through it). The transport takes frames only while its buffer is under its
+        # high-water mark (it pauses writing past it), so a client that does not read holds
+        # at most that plus one frame there; the rest waits in the peer's bounded queue.
+        self.send_now: Callable[[bytes], bool] = extensions.get(EXTENSION) or _never
         self._close_now = extensions.get(CLOSE_EXTENSION)
         self.closed_now = False
-
-    def send_now(self, frame: bytes) -> bool:
-        # The transport takes frames only while its buffer is under its high-water mark (it
-        # pauses writing past it), so a client that does not read holds at most that plus
-        # one frame there; the rest waits in the peer's bounded queue.
-        return self._send_now is not None and self._send_now(frame)
 
     async def send(self, frame: bytes) -> None:
         self.queued -= len(frame)

@@ -149,3 +149,45 @@ def test_a_walked_update_is_refused_before_the_doc_takes_it(tmp_path: Path) -> N
             assert room.doc is not doc and room.text == "hola"
 
     asyncio.run(scenario())
+
+
+def test_editing_counts_as_quiet_only_once_it_stops(tmp_path: Path) -> None:
+    """The automatic version comes ``version_quiet_seconds`` after the last committed edit
+    of a spell of editing, once per spell, however many edits it had and however long it
+    lasted (one timer per spell, set again while edits keep coming)."""
+    from server import db
+    from server.settings import Settings
+    from server.sync.room import Room
+    from server.sync.rooms import Rooms
+    from server.sync.store import EMPTY_UPDATE, UpdateLog
+    from tests.test_store import DOC, insert_document
+
+    quiet = 0.3
+
+    async def scenario() -> None:
+        async with db.Database(str(tmp_path / "accord.db")) as database:
+            await database.write(lambda conn: insert_document(conn, DOC))
+            updates = UpdateLog(database)
+            rooms = Rooms(updates, Settings(version_quiet_seconds=quiet))
+            loop = asyncio.get_running_loop()
+            went_quiet: list[float] = []
+
+            async def on_quiet(room: Room) -> None:
+                went_quiet.append(loop.time())
+                room.editors.clear()
+
+            rooms.on_quiet = on_quiet
+            room = Room(DOC, EMPTY_UPDATE, updates)
+            for _spell in range(2):
+                room.editors.add(1)
+                for _ in range(8):  # 8 edits 0.1 s apart: 0.7 s, longer than `quiet`
+                    rooms.maybe_compact(room)
+                    last = loop.time()
+                    await asyncio.sleep(0.1)
+                    assert len(went_quiet) == _spell
+                await asyncio.sleep(quiet + 0.2)
+                assert len(went_quiet) == _spell + 1
+                assert went_quiet[-1] - last >= quiet - 0.002
+            await rooms.close()
+
+    asyncio.run(scenario())

@@ -395,6 +395,48 @@ def test_rows_of_one_statement_are_written_together_and_fail_alone(tmp_path: Pat
     asyncio.run(scenario())
 
 
+class Panic(BaseException):
+    """What a Rust panic inside pycrdt looks like to Python: not an Exception."""
+
+
+def test_a_job_alone_in_its_commit_is_undone_whole_when_it_fails(tmp_path: Path) -> None:
+    """A job alone in its transaction runs without a savepoint: when it fails (an error, or
+    a panic), everything it wrote is rolled back, its error reaches its caller, nothing is
+    counted as committed, and the writer goes on with the next job."""
+
+    async def scenario() -> None:
+        async with Database(str(tmp_path / "accord.db")) as database:
+            await database.write(lambda c: insert_document(c, DOC))
+            log = UpdateLog(database)
+            first = await log.append(DOC, b"\x00\x00")
+
+            def half_then(error: BaseException) -> Callable[[sqlite3.Connection], None]:
+                def job(conn: sqlite3.Connection) -> None:
+                    store.append(conn, DOC, b"\x00\x01")
+                    raise error
+
+                return job
+
+            commits = database.writer.commits
+            with pytest.raises(ValueError, match="broken"):
+                await database.write(half_then(ValueError("broken")))
+            with pytest.raises(Panic):
+                await database.write(half_then(Panic()))
+            with pytest.raises(sqlite3.IntegrityError):  # a row alone that fails
+                await log.append("no-such-document", b"\x00\x00")
+            assert database.writer.commits == commits
+            second = await log.append(DOC, b"\x00\x02")
+            assert database.writer.commits == commits + 1
+            rows = (
+                database.reader()
+                .execute("SELECT id, data FROM updates WHERE document_id = ? ORDER BY id", (DOC,))
+                .fetchall()
+            )
+            assert [tuple(row) for row in rows] == [(first, b"\x00\x00"), (second, b"\x00\x02")]
+
+    asyncio.run(scenario())
+
+
 def test_refresh_reopens_every_connection_and_loses_no_write(tmp_path: Path) -> None:
     """`Database.refresh` (run after a series of rooms unloaded) replaces the writer's and
     every reader's connection; appends queued before, during and after it are all stored,
