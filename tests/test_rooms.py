@@ -191,3 +191,86 @@ def test_editing_counts_as_quiet_only_once_it_stops(tmp_path: Path) -> None:
             await rooms.close()
 
     asyncio.run(scenario())
+
+
+class Recorder:
+    """The network end of a `Peer`, keeping what the room sends (a `server.types.Channel`)."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+
+    def send_now(self, frame: bytes) -> bool:
+        self.frames.append(frame)
+        return True
+
+    async def send(self, frame: bytes) -> None:
+        self.frames.append(frame)
+
+    async def close(self, code: int, reason: str) -> None:
+        pass
+
+
+def test_a_repeated_answer_to_a_saved_notice_is_not_applied_again(tmp_path: Path) -> None:
+    """y-websocket answers each saved notice with its whole delete set. The room applies such
+    an answer once; the same bytes again (every writer's answer, until someone deletes) are
+    recognised and not applied again. After a rebuild (a new Doc) they are applied anew, and
+    a deletion of text the room does not have yet still takes effect when the text comes."""
+    from pycrdt import Doc, Text
+
+    from server import db
+    from server.sync import protocol, store
+    from server.sync.peer import Peer
+    from server.sync.room import Room
+    from server.sync.store import UpdateLog
+    from tests.test_store import DOC, insert_document
+
+    typist: Doc[Text] = Doc(client_id=5)
+    text = typist.get("content", type=Text)
+    text.insert(0, "Articulo primero. " * 20)
+    for k in range(60):  # every other character of the first 120: 60 deletion ranges
+        del text[k]
+    helper: Doc[Text] = Doc(client_id=6)
+    helper.apply_update(typist.get_update())
+    later = helper.get_state()
+    helper.get("content", type=Text).insert(0, "Nuevo: ")
+    news = helper.get_update(later)
+
+    async def scenario() -> None:
+        async with db.Database(str(tmp_path / "accord.db")) as database:
+            await database.write(lambda conn: insert_document(conn, DOC))
+            await database.write(lambda conn: store.append(conn, DOC, typist.get_update()))
+            room = Room(DOC, typist.get_update(), UpdateLog(database))
+            applied: list[bytes] = []
+
+            def spy(doc: Doc[Text]) -> None:
+                apply = doc.apply_update
+                doc.apply_update = lambda update: (applied.append(update), apply(update))[1]  # type: ignore[method-assign]
+
+            spy(room.doc)
+            peer = Peer(Recorder(), limit=100)
+            answer = typist.get_update(room.doc.get_state())  # no structs, 60 ranges
+            assert answer[:1] == b"\x00" and len(answer) > 100
+            frame = protocol.sync_step2(answer)
+            for _ in range(5):
+                room.receive(peer, frame)
+            assert applied == [answer]
+            room._rebuild()
+            spy(room.doc)
+            room.receive(peer, frame)
+            room.receive(peer, frame)
+            assert applied == [answer, answer]
+            # A deletion of text the room lacks waits in the Doc, and is not lost when it
+            # is sent again: it takes effect once the text arrives.
+            typist.apply_update(news)
+            del typist.get("content", type=Text)[0:7]  # "Nuevo: ", which the room lacks
+            ahead = typist.get_update(typist.get_state())  # no structs: only deletions
+            assert ahead[:1] == b"\x00"
+            room.receive(peer, protocol.sync_step2(ahead))
+            room.receive(peer, protocol.sync_step2(ahead))
+            assert applied == [answer, answer, ahead]  # changed nothing yet: kept to compare
+            room.receive(peer, protocol.sync_step2(news))
+            assert "Nuevo" not in room.text
+            assert room.text == str(typist.get("content", type=Text))
+            await room.settle()
+
+    asyncio.run(scenario())

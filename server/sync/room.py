@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 EMPTY_STATE_VECTOR = b"\x00"
 REBASE_AFTER = 500  # changes kept after the last rebuild's base before they are merged into it
+IDLE_UPDATE_BYTES = 1024 * 1024  # the largest answer to a saved notice a room keeps to compare
 
 
 class Room:
@@ -73,6 +74,8 @@ class Room:
         self._base: bytes | None = None
         self._since: list[bytes] = []
         self._delete_set: dict[int, list[tuple[int, int]]] | None = None  # see `_deleted`
+        # The last update without new text that changed nothing (see `_receive_update`).
+        self._idle_update: bytes | None = None
         # Where a cut would split a character (`checks.halves`); given by `Rooms` at load,
         # else made at the first update, and made anew after a server-side edit.
         self.halves: dict[int, set[int]] | None = None
@@ -206,6 +209,7 @@ class Room:
         self.ordering.reset()
         self._full_reply = None
         self._delete_set = None
+        self._idle_update = None  # deletions of text it lacked waited in the old Doc only
 
     # -- peers --------------------------------------------------------------------------
 
@@ -288,7 +292,7 @@ class Room:
         self._after_commit(lambda: peer.send(reply))
 
     def _receive_update(self, peer: Peer, update: bytes) -> None:
-        if update == EMPTY_UPDATE:
+        if update == EMPTY_UPDATE or update == self._idle_update:
             return
         protocol.check_update_counts(update)  # before pycrdt sees it
         if not peer.can_write:
@@ -296,6 +300,13 @@ class Room:
             return
         claims, walk = self._check_writer(peer, update)
         changes = self._apply(update, walk)
+        if not changes and update[:1] == b"\x00" and len(update) <= IDLE_UPDATE_BYTES:
+            # No structs, only deletions the Doc already has: y-websocket's answer to each
+            # saved notice, which carries the sender's whole delete set (~550 µs to apply
+            # with 5,000 deletions). Every writer in the room answers with the same bytes
+            # until someone deletes again; an update applied twice changes nothing more, so
+            # the same bytes again are not applied again.
+            self._idle_update = update
         if changes and peer.user_id is not None:
             for client in claims:
                 self.writers[client] = peer.user_id

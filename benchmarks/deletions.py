@@ -1,0 +1,133 @@
+"""What a document's deletions cost its room, per message: a document edited for weeks holds
+thousands of deleted ranges, which the fan-out scenarios (typing only) never have.
+
+    python -m benchmarks.deletions                         # 0, 1,000, 5,000, 20,000 ranges
+    python -m benchmarks.deletions --ranges 5000 --repeat 500
+
+For each size, a real `Room` on a real database (in this process, no network) is given, one
+message at a time through `Room.receive`, as the server's event loop would:
+
+- an answer to a saved notice: y-websocket answers each notice with a SyncStep2 holding no
+  new text and the sender's whole delete set. ``answer_first_us``: such an answer applied to
+  the Doc (every answer, before the room kept the last one that changed nothing);
+  ``answer_again_us``: the same bytes again, as every other writer of the room sends them
+  until someone deletes (recognised, not applied);
+- ``keystroke_us``: one character typed at the end of the text, as Yjs sends it (the
+  transaction's update).
+
+Medians of ``--repeat`` messages (wall time of this single thread), printed as a table and
+written as JSON to benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from pycrdt import Doc, Text
+
+from benchmarks.faults.common import machine, setup_database, table, workdir, write_results
+from server import db
+from server.sync import protocol, store
+from server.sync.peer import Peer
+from server.sync.room import Room
+from server.sync.store import UpdateLog
+
+
+class Discard:
+    """The network end of the benchmark's only connection: what the room sends is dropped."""
+
+    def send_now(self, frame: bytes) -> bool:
+        return True
+
+    async def send(self, frame: bytes) -> None:
+        pass
+
+    async def close(self, code: int, reason: str) -> None:
+        pass
+
+
+def edited(ranges: int) -> Doc[Text]:
+    """A document with ``ranges`` separate deleted ranges (every other character of its
+    first 2 x ``ranges``), and some text after them."""
+    doc: Doc[Text] = Doc(client_id=7)
+    text = doc.get("content", type=Text)
+    text.insert(0, "Articulo primero. Las denuncias son confidenciales. " * (ranges // 20 + 2))
+    for k in range(ranges):
+        del text[k]
+    return doc
+
+
+def timed(receive: Any, frames: list[bytes], before: Any = None) -> float:
+    """The median time of ``receive(frame)`` in µs, ``before()`` run untimed before each."""
+    spent = []
+    for frame in frames:
+        if before is not None:
+            before()
+        start = time.perf_counter()
+        receive(frame)
+        spent.append(time.perf_counter() - start)
+    return round(statistics.median(spent) * 1e6, 1)
+
+
+async def measure(path: Path, ranges: int, repeat: int) -> dict[str, Any]:
+    _, (document_id,) = setup_database(path, 1)
+    typist = edited(ranges)
+    async with db.Database(str(path)) as database:
+        await database.write(lambda conn: store.append(conn, document_id, typist.get_update()))
+        room = Room(document_id, typist.get_update(), UpdateLog(database))
+        peer = Peer(Discard(), limit=repeat + 10)
+
+        def receive(frame: bytes) -> None:
+            room.receive(peer, frame)
+
+        answer = protocol.sync_step2(typist.get_update(room.doc.get_state()))
+
+        def forget() -> None:  # as every answer was treated before the room kept the last
+            room._idle_update = None
+
+        first = timed(receive, [answer] * repeat, before=forget)
+        again = timed(receive, [answer] * repeat)
+        text = typist.get("content", type=Text)
+        keystrokes: list[bytes] = []  # each transaction's update, as Yjs sends it
+        typist.observe(lambda event: keystrokes.append(protocol.sync_update(event.update)))
+        for _ in range(repeat):
+            text.insert(len(text), "x")
+        keystroke = timed(receive, keystrokes)
+        await room.settle()
+        assert room.text == str(text)
+        room.close()
+    return {
+        "ranges": ranges,
+        "answer_bytes": len(answer),
+        "answer_first_us": first,
+        "answer_again_us": again,
+        "keystroke_us": keystroke,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--ranges", type=int, action="append", help="deleted ranges (repeatable)")
+    parser.add_argument("--repeat", type=int, default=200, help="messages of each kind")
+    args = parser.parse_args()
+    folder = workdir("deletions-")
+    rows = []
+    for ranges in args.ranges or [0, 1000, 5000, 20000]:
+        row = asyncio.run(measure(folder / f"deletions-{ranges}.db", ranges, args.repeat))
+        rows.append(row)
+        print(row, flush=True)
+    columns = [("ranges", "deleted ranges"), ("answer_bytes", "answer bytes")]
+    columns += [("answer_first_us", "answer applied, µs"), ("answer_again_us", "same again, µs")]
+    columns += [("keystroke_us", "keystroke, µs")]
+    print(table(rows, columns))
+    path = write_results("deletions", {"machine": machine(), "repeat": args.repeat, "rows": rows})
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
