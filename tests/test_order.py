@@ -128,10 +128,13 @@ def test_concurrent_text_between_neighbours_is_taken() -> None:
     assert sorted(room.text) == ["a", "c", "x"]
 
 
-def concurrent_session(seed: int, clients: int = 5, steps: int = 500) -> int:
+def concurrent_session(
+    seed: int, clients: int = 5, steps: int = 500, states: list[bytes] | None = None
+) -> int:
     """Clients type, delete, go offline and come back (sending their whole state, deleted
     text as deleted content), with emoji and accents; the room checks every update and makes
-    its order anew now and then (a reload, a rebuild). Returns how many updates it took."""
+    its order anew now and then (a reload, a rebuild). Returns how many updates it took;
+    the room's state at each remaking of its order, and at the end, go to ``states``."""
     rnd = random.Random(seed)
     docs: list[Doc[Text]] = [Doc(client_id=1000 + n) for n in range(clients)]
     room = Room()
@@ -163,16 +166,76 @@ def concurrent_session(seed: int, clients: int = 5, steps: int = 500) -> int:
             for update in updates:
                 if rnd.random() < 0.02:
                     room.ordering.reset()  # made anew from the Doc (a reload, a rebuild)
+                    if states is not None:
+                        states.append(room.doc.get_update())
                 room.send(update)  # a refusal raises: the test fails
                 taken += 1
         else:
             doc.apply_update(room.doc.get_update(doc.get_state()))
+    if states is not None:
+        states.append(room.doc.get_update())
     return taken
 
 
 @pytest.mark.parametrize("seeds", [range(0, 30), range(30, 60)])
 def test_real_concurrent_editing_is_never_refused(seeds: range) -> None:
     assert sum(concurrent_session(seed) for seed in seeds) > 1000
+
+
+def test_a_whole_state_blanked_in_one_pass_makes_the_same_order() -> None:
+    """The order's first state (`structs.blanked_whole`, each run of structs that go on one
+    from the other written as one string) makes the same order Doc, byte for byte, as the
+    state blanked struct by struct (`structs.blanked`, which yrs joins while it commits, in
+    time that grows with the square of the runs): over concurrent sessions with deletions,
+    offline edits and emoji, a map's entries beside the text, deleted content past what is
+    blanked, and a text cut by 300 deletions."""
+
+    def order_doc(blanked: bytes) -> bytes:
+        doc: Doc[Text] = Doc()
+        doc.get("content", type=Text)
+        doc.apply_update(blanked)
+        return doc.get_update()
+
+    states: list[bytes] = []
+    for seed in range(12):
+        concurrent_session(seed, steps=300, states=states)
+    typist: Doc[Text] = Doc(client_id=9)
+    text = typist.get("content", type=Text)
+    text.insert(0, "Articulo 1. Las denuncias son confidenciales. " * 15)
+    for k in range(300):
+        del text[k]
+    huge = varints(1, 1, 3, 0) + b"\x01" + varints(1, 7) + b"content" + varints(2**31, 0)
+    # One client's consecutive structs with different right neighbours, not to be joined:
+    # A types "a" in "XY"; B types "Z" after it; A, having Z, types "b" between a and Z.
+    a_doc: Doc[Text] = Doc(client_id=20)
+    b_doc: Doc[Text] = Doc(client_id=10)
+    a_doc.get("content", type=Text).insert(0, "XY")
+    a_doc.get("content", type=Text).insert(1, "a")
+    b_doc.apply_update(a_doc.get_update())
+    b_doc.get("content", type=Text).insert(2, "Z")
+    a_doc.apply_update(b_doc.get_update())
+    a_doc.get("content", type=Text).insert(2, "b")
+    assert str(a_doc.get("content", type=Text)) == "XabZY"
+    # After deleted content too long to blank, a struct that goes on from it is not joined
+    # to anything blanked before (here, client 1's string).
+    content = b"\x01" + varints(7) + b"content"
+    after_huge = varints(2, 1, 1, 0) + b"\x04" + content + varints(2) + b"ab"
+    after_huge += varints(2, 3, 0) + b"\x01" + content + varints(2**31)
+    after_huge += b"\x84" + varints(3, 2**31 - 1, 1) + b"c" + varints(0)
+    states += [
+        after_huge,
+        a_doc.get_update(),
+        typist.get_update(),
+        merge_updates(typist.get_update(), map_entries(4)),
+        merge_updates(typing(1, "ab")[0].get_update(), huge),
+    ]
+    joined = 0
+    for state in states:
+        walk = structs.walk_update(state)
+        whole = structs.blanked_whole(state, walk)
+        assert order_doc(whole) == order_doc(structs.blanked(state, walk.blanks, walk.body_end))
+        joined += sum(walk.joins)
+    assert joined > 300  # the runs were there to join
 
 
 def test_deleted_content_claimed_in_a_few_bytes_is_not_blanked_without_bound() -> None:

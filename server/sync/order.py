@@ -18,7 +18,9 @@ The room's Doc cannot show where deleted characters are, so the order is kept in
 Doc: every change the room took, with each string and each deleted content replaced by as
 many ASCII characters as it has UTF-16 units and its delete set dropped (`structs.blanked`),
 so that nothing in it is deleted and pycrdt's indexes count UTF-16 units. It is made from the
-room's Doc at the first update after the room was loaded or rebuilt.
+room's Doc at the first update after the room was loaded or rebuilt, with the parts of each
+block the deletions cut joined again as they are blanked (`structs.blanked_whole`: yrs would
+join them while it commits, in time that grows with the square of their number).
 
 Cost: a person typing on sends each character right after their previous one, with the same
 right neighbour. That continuation is recognised by the first bytes of the update (made when
@@ -108,7 +110,7 @@ class Order:
         self.doc: Doc[Text] = Doc()
         self.text = self.doc.get("content", type=Text)
         walk = structs.walk_update(state)
-        self.doc.apply_update(structs.blanked(state, walk.blanks, walk.body_end))
+        self.doc.apply_update(structs.blanked_whole(state, walk))
         self.lists = Lists()
         self.lists.add(self.lists.place(walk.items, strict=False), walk.ends)
         self.queue: list[bytes] = []
