@@ -131,11 +131,15 @@ class Room:
         Refused there, it costs nothing else.
 
         Some malformed updates apply without error but leave the Doc unable to encode itself
-        (every later joiner would crash): so the new part is encoded once as a check. When the
-        Doc integrated something else than what was sent (a real client's update comes back
-        byte for byte), it is looked at closer: an update whose structs were not all integrated
-        (pycrdt would show some as text that is never stored nor relayed), that rewrote used
-        clocks, or that became an empty struct (a change that makes clients panic), is refused.
+        (every later joiner would crash): so the new part is encoded once as a check, unless
+        the Doc's own encoding of the change, made as it took it, is the update byte for byte
+        (a real client's keystroke): that encoding is then proven, and the check, which
+        writes the Doc's whole delete set too, would cost each keystroke more the more text
+        was ever deleted (0.7 ms with 20,000 deleted ranges). When the Doc integrated
+        something else than what was sent, it is looked at closer: an update whose structs
+        were not all integrated (pycrdt would show some as text that is never stored nor
+        relayed), that rewrote used clocks, or that became an empty struct (a change that
+        makes clients panic), is refused.
         Any failure costs the sender its connection; if the Doc may have changed, it is rebuilt
         from storage.
         """
@@ -150,7 +154,7 @@ class Room:
             placing = self.ordering.check(self.doc, update, walk)
             applied = True
             self.doc.apply_update(update)
-            if self._changes:
+            if self._changes and self._changes != [update]:
                 self.doc.get_update(before)
             if self._changes != [update] and update[:1] != b"\x00":
                 walks = [structs.walk_update(change) for change in self._changes]
