@@ -4,16 +4,19 @@ thousands of deleted ranges, which the fan-out scenarios (typing only) never hav
     python -m benchmarks.deletions                         # 0, 1,000, 5,000, 20,000 ranges
     python -m benchmarks.deletions --ranges 5000 --repeat 500
 
-For each size, a real `Room` on a real database (in this process, no network) is given, one
-message at a time through `Room.receive`, as the server's event loop would:
+For each size, a real `Room` on a real database (in this process, no network) is opened
+as the server opens it (`Rooms.get`: ``open_ms``; ``order_ms`` until its order of characters
+is made, in a reader thread; ``loop_held_ms``, the longest the event loop was held over
+both, seen by a task ticking every millisecond), then given one message at a time through
+`Room.receive`, as the server's event loop would:
 
 - an answer to a saved notice: y-websocket answers each notice with a SyncStep2 holding no
   new text and the sender's whole delete set. ``answer_first_us``: such an answer applied to
   the Doc (every answer, before the room kept the last one that changed nothing);
   ``answer_again_us``: the same bytes again, as every other writer of the room sends them
   until someone deletes (recognised, not applied);
-- ``first_keystroke_ms``: the first character typed after the room was loaded, which
-  makes the room's order of characters (`server.sync.order`) from its Doc;
+- ``first_keystroke_ms``: the first character typed after the room was loaded (which made
+  the room's order of characters, `server.sync.order`, before it was made while loading);
 - ``keystroke_us``: each next character typed at the end of the text, as Yjs sends it (the
   transaction's update).
 
@@ -34,9 +37,10 @@ from pycrdt import Doc, Text
 
 from benchmarks.faults.common import machine, setup_database, table, workdir, write_results
 from server import db
+from server.settings import Settings
 from server.sync import protocol, store
 from server.sync.peer import Peer
-from server.sync.room import Room
+from server.sync.rooms import Rooms
 from server.sync.store import UpdateLog
 
 
@@ -81,7 +85,27 @@ async def measure(path: Path, ranges: int, repeat: int) -> dict[str, Any]:
     typist = edited(ranges)
     async with db.Database(str(path)) as database:
         await database.write(lambda conn: store.append(conn, document_id, typist.get_update()))
-        room = Room(document_id, typist.get_update(), UpdateLog(database))
+        rooms = Rooms(UpdateLog(database), Settings())
+        loop = asyncio.get_running_loop()
+        gaps: list[float] = []
+
+        async def tick() -> None:  # how long the loop is held while the room loads
+            last = loop.time()
+            while True:
+                await asyncio.sleep(0.001)
+                gaps.append(loop.time() - last)
+                last = loop.time()
+
+        ticking = asyncio.create_task(tick())
+        await asyncio.sleep(0.01)
+        start = time.perf_counter()
+        room = await rooms.get(document_id)
+        opened = round((time.perf_counter() - start) * 1000, 1)
+        while room.ordering.order is None and time.perf_counter() - start < 30:
+            await asyncio.sleep(0.001)  # made in a reader thread, while clients sync
+        ordered = round((time.perf_counter() - start) * 1000, 1)
+        ticking.cancel()
+        held = round(max(gaps) * 1000, 1)
         peer = Peer(Discard(), limit=repeat + 10)
 
         def receive(frame: bytes) -> None:
@@ -105,9 +129,13 @@ async def measure(path: Path, ranges: int, repeat: int) -> dict[str, Any]:
         keystroke = timed(receive, keystrokes[1:])
         await room.settle()
         assert room.text == str(text)
+        await rooms.close()
         room.close()
     return {
         "ranges": ranges,
+        "open_ms": opened,
+        "order_ms": ordered,
+        "loop_held_ms": held,
         "answer_bytes": len(answer),
         "answer_first_us": first,
         "answer_again_us": again,
@@ -127,7 +155,8 @@ def main() -> None:
         row = asyncio.run(measure(folder / f"deletions-{ranges}.db", ranges, args.repeat))
         rows.append(row)
         print(row, flush=True)
-    columns = [("ranges", "deleted ranges"), ("answer_bytes", "answer bytes")]
+    columns = [("ranges", "deleted ranges"), ("open_ms", "open, ms"), ("order_ms", "order, ms")]
+    columns += [("loop_held_ms", "loop held, ms"), ("answer_bytes", "answer bytes")]
     columns += [("answer_first_us", "answer applied, µs"), ("answer_again_us", "same again, µs")]
     columns += [("first_keystroke_ms", "first keystroke, ms"), ("keystroke_us", "keystroke, µs")]
     print(table(rows, columns))

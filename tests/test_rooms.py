@@ -325,3 +325,50 @@ def test_a_keystroke_taken_byte_for_byte_is_not_encoded_again(tmp_path: Path) ->
             await room.settle()
 
     asyncio.run(scenario())
+
+
+def test_the_order_of_characters_is_made_while_the_room_loads(tmp_path: Path) -> None:
+    """The order the room checks new text against (`server.sync.order`) is made in a reader
+    thread once the room is loaded, the same as the first update would have made it on the
+    event loop, and the first keystroke uses it. A state it cannot be made from leaves it to
+    the first update, as before."""
+    from pycrdt import Doc, Text
+
+    from server import db
+    from server.settings import Settings
+    from server.sync import order, protocol, store
+    from server.sync.peer import Peer
+    from server.sync.rooms import Rooms
+    from server.sync.store import UpdateLog
+    from tests.test_store import DOC, insert_document
+
+    typist: Doc[Text] = Doc(client_id=5)
+    text = typist.get("content", type=Text)
+    text.insert(0, "Articulo primero. " * 10)
+    for k in range(40):
+        del text[k]
+    keystrokes: list[bytes] = []
+    typist.observe(lambda event: keystrokes.append(event.update))
+
+    async def scenario() -> None:
+        async with db.Database(str(tmp_path / "accord.db")) as database:
+            await database.write(lambda conn: insert_document(conn, DOC))
+            await database.write(lambda conn: store.append(conn, DOC, typist.get_update()))
+            rooms = Rooms(UpdateLog(database), Settings())
+            room = await rooms.get(DOC)
+            for _ in range(500):  # made in a reader thread, while the first clients sync
+                if room.ordering.order is not None:
+                    break
+                await asyncio.sleep(0.01)
+            made = room.ordering.order
+            assert made is not None
+            lazily = order.Order(room.doc.get_update())
+            assert made.doc.get_update() == lazily.doc.get_update()
+            assert made.lists.ends == lazily.lists.ends
+            text.insert(len(text), "!")
+            room.receive(Peer(Recorder(), limit=10), protocol.sync_update(keystrokes[-1]))
+            assert room.ordering.order is made and room.text == str(text)
+            await rooms.close()
+
+    asyncio.run(scenario())
+    assert order.made_ahead(b"\x01\x05") is None  # not an update: left to the first update
