@@ -241,7 +241,7 @@ class Writer:
         try:
             conn.execute("BEGIN IMMEDIATE")
             if len(batch) == 1:
-                self._alone(conn, batch[0], results)
+                self._one(conn, batch[0], results, alone=True)
             else:
                 self._together(conn, batch, results)
             if conn.in_transaction:  # (not if its only job failed and was rolled back)
@@ -307,38 +307,19 @@ class Writer:
             start = end
 
     @staticmethod
-    def _alone(
-        conn: sqlite3.Connection,
-        item: tuple[Job | Row, asyncio.Future[Any]],
-        results: list[Settled],
-    ) -> None:
-        """Run the only job of a transaction and commit it, or roll the transaction back
-        if it fails: no savepoint is needed to undo it alone. (A keystroke is usually alone
-        in its commit: two statements fewer, each a wait for the interpreter's lock when
-        the event loop is busy.)"""
-        job, future = item
-        try:
-            if isinstance(job, Row):
-                value: Any = conn.execute(job.sql, job.params).lastrowid
-            else:
-                value = job(conn)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as exc:  # as in `_one`: a panic must not end this thread
-            if conn.in_transaction:  # (SQLite rolls back by itself after some errors)
-                conn.execute("ROLLBACK")
-            results.append((future, None, exc))
-            return
-        results.append((future, value, None))
-
-    @staticmethod
     def _one(
         conn: sqlite3.Connection,
         item: tuple[Job | Row, asyncio.Future[Any]],
         results: list[Settled],
+        alone: bool = False,
     ) -> None:
+        """Run one job in a savepoint, so that its failure undoes only itself; or, when it
+        is ``alone`` in its transaction, without one, its failure rolling the transaction
+        back. (A keystroke is usually alone in its commit: two statements fewer, each a wait
+        for the interpreter's lock when the event loop is busy.)"""
         job, future = item
-        conn.execute("SAVEPOINT job")
+        if not alone:
+            conn.execute("SAVEPOINT job")
         try:
             if isinstance(job, Row):
                 value: Any = conn.execute(job.sql, job.params).lastrowid
@@ -349,11 +330,15 @@ class Writer:
         except BaseException as exc:  # one job's failure must not undo the others;
             # a Rust panic inside pycrdt (a BaseException) must not end this thread,
             # or every later commit would wait forever
-            conn.execute("ROLLBACK TO job")
+            if not alone:
+                conn.execute("ROLLBACK TO job")
+            elif conn.in_transaction:  # (SQLite rolls back by itself after some errors)
+                conn.execute("ROLLBACK")
             results.append((future, None, exc))
         else:
             results.append((future, value, None))
-        conn.execute("RELEASE job")
+        if not alone:
+            conn.execute("RELEASE job")
 
 
 def _settle_all(results: list[Settled], around: Around | None) -> None:

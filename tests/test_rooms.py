@@ -7,9 +7,20 @@ import re
 from pathlib import Path
 
 import pytest
+from pycrdt import Doc, Text, merge_updates
 
+from server import db
+from server.db import Database
+from server.errors import InvalidPayload
+from server.settings import Settings
+from server.sync import order, protocol, store, structs
+from server.sync.peer import Peer
+from server.sync.room import Room
+from server.sync.rooms import Rooms
+from server.sync.store import EMPTY_UPDATE, UpdateLog
 from tests.helpers import Server, SyncClient
 from tests.people_helpers import reading, stored_text
+from tests.test_store import DOC, insert_document
 
 
 def test_simultaneous_joiners_load_once_and_all_sync(server: Server) -> None:
@@ -106,14 +117,6 @@ def test_a_walked_update_is_refused_before_the_doc_takes_it(tmp_path: Path) -> N
     never had, or it rewrites used ones), it leaves the Doc as it was: no rebuild from storage.
     The same gap in a keystroke-shaped update is found only after applying it, and costs a
     rebuild (the Doc is replaced)."""
-    from pycrdt import Doc, Text, merge_updates
-
-    from server import db
-    from server.errors import InvalidPayload
-    from server.sync import structs
-    from server.sync.room import Room
-    from server.sync.store import EMPTY_UPDATE, UpdateLog
-    from tests.test_store import DOC, insert_document
 
     def edit(doc: Doc[Text], at: int, words: str) -> bytes:
         state = doc.get_state()
@@ -155,12 +158,6 @@ def test_editing_counts_as_quiet_only_once_it_stops(tmp_path: Path) -> None:
     """The automatic version comes ``version_quiet_seconds`` after the last committed edit
     of a spell of editing, once per spell, however many edits it had and however long it
     lasted (one timer per spell, set again while edits keep coming)."""
-    from server import db
-    from server.settings import Settings
-    from server.sync.room import Room
-    from server.sync.rooms import Rooms
-    from server.sync.store import EMPTY_UPDATE, UpdateLog
-    from tests.test_store import DOC, insert_document
 
     quiet = 0.3
 
@@ -193,6 +190,25 @@ def test_editing_counts_as_quiet_only_once_it_stops(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+def typing_after_deletions() -> tuple[Doc[Text], Text, list[bytes]]:
+    """A typist's document of 180 characters with 40 deleted ranges, its text, and the list
+    each of its next transactions goes to (as Yjs sends them)."""
+    typist: Doc[Text] = Doc(client_id=5)
+    text = typist.get("content", type=Text)
+    text.insert(0, "Articulo primero. " * 10)
+    for k in range(40):
+        del text[k]
+    keystrokes: list[bytes] = []
+    typist.observe(lambda event: keystrokes.append(event.update))
+    return typist, text, keystrokes
+
+
+async def store_document(database: Database, doc: Doc[Text]) -> None:
+    """The test document, stored with ``doc``'s whole state as its first update."""
+    await database.write(lambda conn: insert_document(conn, DOC))
+    await database.write(lambda conn: store.append(conn, DOC, doc.get_update()))
+
+
 class Recorder:
     """The network end of a `Peer`, keeping what the room sends (a `server.types.Channel`)."""
 
@@ -215,14 +231,6 @@ def test_a_repeated_answer_to_a_saved_notice_is_not_applied_again(tmp_path: Path
     an answer once; the same bytes again (every writer's answer, until someone deletes) are
     recognised and not applied again. After a rebuild (a new Doc) they are applied anew, and
     a deletion of text the room does not have yet still takes effect when the text comes."""
-    from pycrdt import Doc, Text
-
-    from server import db
-    from server.sync import protocol, store
-    from server.sync.peer import Peer
-    from server.sync.room import Room
-    from server.sync.store import UpdateLog
-    from tests.test_store import DOC, insert_document
 
     typist: Doc[Text] = Doc(client_id=5)
     text = typist.get("content", type=Text)
@@ -237,8 +245,7 @@ def test_a_repeated_answer_to_a_saved_notice_is_not_applied_again(tmp_path: Path
 
     async def scenario() -> None:
         async with db.Database(str(tmp_path / "accord.db")) as database:
-            await database.write(lambda conn: insert_document(conn, DOC))
-            await database.write(lambda conn: store.append(conn, DOC, typist.get_update()))
+            await store_document(database, typist)
             room = Room(DOC, typist.get_update(), UpdateLog(database))
             applied: list[bytes] = []
 
@@ -282,27 +289,12 @@ def test_a_keystroke_taken_byte_for_byte_is_not_encoded_again(tmp_path: Path) ->
     Doc's own encoding of the change is the update itself (a real client's keystroke), that
     encoding already proved it, and the pass is skipped; an update the Doc took only in part
     is still checked."""
-    from pycrdt import Doc, Text, merge_updates
 
-    from server import db
-    from server.sync import protocol, store
-    from server.sync.peer import Peer
-    from server.sync.room import Room
-    from server.sync.store import UpdateLog
-    from tests.test_store import DOC, insert_document
-
-    typist: Doc[Text] = Doc(client_id=5)
-    text = typist.get("content", type=Text)
-    text.insert(0, "Articulo primero. " * 10)
-    for k in range(40):
-        del text[k]
-    keystrokes: list[bytes] = []
-    typist.observe(lambda event: keystrokes.append(event.update))
+    typist, text, keystrokes = typing_after_deletions()
 
     async def scenario() -> None:
         async with db.Database(str(tmp_path / "accord.db")) as database:
-            await database.write(lambda conn: insert_document(conn, DOC))
-            await database.write(lambda conn: store.append(conn, DOC, typist.get_update()))
+            await store_document(database, typist)
             room = Room(DOC, typist.get_update(), UpdateLog(database))
             encoded: list[bytes] = []
             get_update = room.doc.get_update
@@ -332,28 +324,12 @@ def test_the_order_of_characters_is_made_while_the_room_loads(tmp_path: Path) ->
     thread once the room is loaded, the same as the first update would have made it on the
     event loop, and the first keystroke uses it. A state it cannot be made from leaves it to
     the first update, as before."""
-    from pycrdt import Doc, Text
 
-    from server import db
-    from server.settings import Settings
-    from server.sync import order, protocol, store
-    from server.sync.peer import Peer
-    from server.sync.rooms import Rooms
-    from server.sync.store import UpdateLog
-    from tests.test_store import DOC, insert_document
-
-    typist: Doc[Text] = Doc(client_id=5)
-    text = typist.get("content", type=Text)
-    text.insert(0, "Articulo primero. " * 10)
-    for k in range(40):
-        del text[k]
-    keystrokes: list[bytes] = []
-    typist.observe(lambda event: keystrokes.append(event.update))
+    typist, text, keystrokes = typing_after_deletions()
 
     async def scenario() -> None:
         async with db.Database(str(tmp_path / "accord.db")) as database:
-            await database.write(lambda conn: insert_document(conn, DOC))
-            await database.write(lambda conn: store.append(conn, DOC, typist.get_update()))
+            await store_document(database, typist)
             rooms = Rooms(UpdateLog(database), Settings())
             room = await rooms.get(DOC)
             for _ in range(500):  # made in a reader thread, while the first clients sync

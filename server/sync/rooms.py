@@ -117,7 +117,9 @@ class Rooms:
         weakly meanwhile: one unloaded in between is not kept in memory."""
         await asyncio.sleep(ORDER_AFTER_SECONDS)
         room = opened()
-        if room is None or self.open.get(document_id) is not room or room.ordering.order:
+        if room is None or self.open.get(document_id) is not room:
+            return
+        if room.ordering.order is not None:
             return
         try:
             state, vector = room.doc.get_update(), room.doc.get_state()
@@ -126,7 +128,10 @@ class Rooms:
                 raise
             return  # the first update finds out, as it would have
         del room
-        made = await self.updates.db.read(lambda conn: order.made_ahead(state))
+        try:
+            made = await self.updates.db.read(lambda conn: order.made_ahead(state))
+        except RuntimeError:  # the database closed meanwhile (shutting down)
+            return
         room = opened()
         if room is not None and not room.broken and room.doc.get_state() == vector:
             room.ordering.adopt(made)
