@@ -14,7 +14,7 @@ import pytest
 from pycrdt import Doc, Text, merge_updates
 
 from server.errors import InvalidPayload
-from server.sync import lists, order, structs
+from server.sync import blanking, lists, order, structs
 from server.sync.protocol import var_uint
 from tests.helpers import map_entries, whole_order_budget
 
@@ -183,9 +183,9 @@ def test_real_concurrent_editing_is_never_refused(seeds: range) -> None:
 
 
 def test_a_whole_state_blanked_in_one_pass_makes_the_same_order() -> None:
-    """The order's first state (`structs.blanked_whole`, each run of structs that go on one
+    """The order's first state (`blanking.blanked_whole`, each run of structs that go on one
     from the other written as one string) makes the same order Doc, byte for byte, as the
-    state blanked struct by struct (`structs.blanked`, which yrs joins while it commits, in
+    state blanked struct by struct (`blanking.blanked`, which yrs joins while it commits, in
     time that grows with the square of the runs): over concurrent sessions with deletions,
     offline edits and emoji, a map's entries beside the text, deleted content past what is
     blanked, and a text cut by 300 deletions."""
@@ -232,8 +232,8 @@ def test_a_whole_state_blanked_in_one_pass_makes_the_same_order() -> None:
     joined = 0
     for state in states:
         walk = structs.walk_update(state)
-        whole = structs.blanked_whole(state, walk)
-        assert order_doc(whole) == order_doc(structs.blanked(state, walk.blanks, walk.body_end))
+        whole = blanking.blanked_whole(state, walk)
+        assert order_doc(whole) == order_doc(blanking.blanked(state, walk.blanks, walk.body_end))
         joined += sum(walk.joins)
     assert joined > 300  # the runs were there to join
 

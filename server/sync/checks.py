@@ -61,6 +61,12 @@ def is_panic(exc: BaseException) -> bool:
     return not isinstance(exc, Exception) and type(exc).__name__ == "PanicException"
 
 
+def is_failure(exc: BaseException) -> bool:
+    """An error to recover from: an Exception, or a Rust panic inside pycrdt (not an
+    interrupt nor an exit, which must go on up)."""
+    return isinstance(exc, Exception) or is_panic(exc)
+
+
 @contextmanager
 def untrusted() -> Iterator[None]:
     """pycrdt work on client input: any failure, a Rust panic included, is InvalidPayload."""

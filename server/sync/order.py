@@ -16,11 +16,11 @@ structs in clock order). Anything else between the neighbours may be concurrent,
 
 The room's Doc cannot show where deleted characters are, so the order is kept in a second
 Doc: every change the room took, with each string and each deleted content replaced by as
-many ASCII characters as it has UTF-16 units and its delete set dropped (`structs.blanked`),
+many ASCII characters as it has UTF-16 units and its delete set dropped (`blanking.blanked`),
 so that nothing in it is deleted and pycrdt's indexes count UTF-16 units. It is made from the
 room's Doc in a reader thread once the room is loaded (`made_ahead`, `Rooms._make_order`),
 or at the first update before that or after a rebuild, with the parts of each block the
-deletions cut joined again as they are blanked (`structs.blanked_whole`: yrs would join them
+deletions cut joined again as they are blanked (`blanking.blanked_whole`: yrs would join them
 while it commits, in time that grows with the square of their number).
 
 Cost: a person typing on sends each character right after their previous one, with the same
@@ -48,7 +48,7 @@ from typing import NamedTuple
 from pycrdt import Assoc, Doc, StickyIndex, Text, merge_updates
 
 from server.errors import InvalidPayload
-from server.sync import checks, structs
+from server.sync import blanking, checks, structs
 from server.sync.lists import CONTENT, Crossed, Item, Lists
 from server.sync.protocol import Reader, var_uint
 
@@ -111,7 +111,7 @@ class Order:
         self.doc: Doc[Text] = Doc()
         self.text = self.doc.get("content", type=Text)
         walk = structs.walk_update(state)
-        self.doc.apply_update(structs.blanked_whole(state, walk))
+        self.doc.apply_update(blanking.blanked_whole(state, walk))
         self.lists = Lists()
         self.lists.add(self.lists.place(walk.items, strict=False), walk.ends)
         self.queue: list[bytes] = []
@@ -120,7 +120,7 @@ class Order:
         self.next: dict[int, Next] = {}
 
     def add(self, blanked: bytes) -> None:
-        """A change the room took, blanked (`structs.blanked`)."""
+        """A change the room took, blanked (`blanking.blanked`)."""
         self.queue.append(blanked)
         if len(self.queue) >= QUEUE:
             self._flush()
@@ -257,7 +257,7 @@ def made_ahead(state: bytes) -> Order | None:
     try:
         return Order(state)
     except BaseException as exc:
-        if not (isinstance(exc, Exception) or checks.is_panic(exc)):
+        if not checks.is_failure(exc):
             raise
         log.warning("the order of the document's text could not be made ahead")
         return None
@@ -367,11 +367,11 @@ class Ordering:
                 if change[:1] == b"\x00":
                     continue  # only deletions: the order keeps everything
                 if placing is not None and change == update:
-                    blanked = structs.blanked(update, placing.blanks, placing.body_end)
+                    blanked = blanking.blanked(update, placing.blanks, placing.body_end)
                     self.order.lists.add(placing.in_text, placing.ends)
                 else:
                     walk = structs.walk_update(change)
-                    blanked = structs.blanked(change, walk.blanks, walk.body_end)
+                    blanked = blanking.blanked(change, walk.blanks, walk.body_end)
                     lists = self.order.lists
                     lists.add(lists.place(lists.new(walk.items), strict=False), walk.ends)
                 self.order.add(blanked)
@@ -381,7 +381,7 @@ class Ordering:
             self._failed(exc)
 
     def _failed(self, exc: BaseException) -> None:
-        if not (isinstance(exc, Exception) or checks.is_panic(exc)):
+        if not checks.is_failure(exc):
             raise exc
         log.warning("the order of the document's text failed; it is made anew")
         self.failures += 1

@@ -124,7 +124,7 @@ class Rooms:
         try:
             state, vector = room.doc.get_update(), room.doc.get_state()
         except BaseException as exc:
-            if not (isinstance(exc, Exception) or checks.is_panic(exc)):
+            if not checks.is_failure(exc):
                 raise
             return  # the first update finds out, as it would have
         del room
