@@ -15,7 +15,7 @@ from pycrdt import get_state
 from server import documents
 from server.settings import Settings
 from server.sync import checks, order, store
-from server.sync.memory import release_free_memory
+from server.sync.memory import release_free_memory, renew_free_lists
 from server.sync.peer import Peer
 from server.sync.protocol import parse_state_vector
 from server.sync.room import Room
@@ -203,6 +203,7 @@ class Rooms:
                 "reopening the database connections failed; the old ones are kept",
                 exc_info=True,
             )
+        await renew_free_lists()
         release_free_memory()
 
     def _compact(self, room: Room) -> None:
