@@ -156,18 +156,16 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     peer.session = identity.session
     peer.token = identity.token
     peer.identity = identity_of(identity.user)
-    peer.start()
     rooms.join(room, peer)
     receiving = asyncio.create_task(_receive(websocket, peer, room))
     receiving.add_done_callback(_log_failure)
-    closing = asyncio.create_task(peer.closed.wait())
+    # Reading stops when the room decides to close the connection (e.g. too slow).
+    peer.when_closed(receiving.cancel)
     try:
-        # Ends when the client leaves, or when the room decides to close it (e.g. too slow).
-        await asyncio.wait({receiving, closing}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({receiving})  # ends when the client leaves, or on that close
     finally:
         # Leave synchronously first: under a cancelled task group every later await fails.
         receiving.cancel()
-        closing.cancel()
         rooms.leave(room, peer)
         if peer.closing:  # let the close frame go out; the keepalive ping bounds this wait
             await peer.finished()

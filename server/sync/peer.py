@@ -1,4 +1,5 @@
-"""One connected client: its channel, its bounded send queue and its sender task."""
+"""One connected client: its channel, its bounded send queue and its sender task (started
+only when a frame has to wait: most connections never need one)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 
 from server.errors import SyncError, TryAgainLater
 from server.types import Channel
@@ -25,13 +27,13 @@ class Peer:
     __slots__ = (
         "_closer",
         "_closing",
+        "_on_close",
         "_queue",
         "_sending",
         "_task",
         "_wake",
         "can_write",
         "channel",
-        "closed",
         "identity",
         "limit",
         "name",
@@ -57,10 +59,7 @@ class Peer:
         self._task: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self._sending = False
-        self.closed = asyncio.Event()  # set once a close is decided
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._drain(), name=f"send:{self.name}")
+        self._on_close: Callable[[], object] | None = None  # see `when_closed`
 
     @property
     def closing(self) -> bool:
@@ -80,7 +79,10 @@ class Peer:
             self.fail(TryAgainLater("client too slow: send queue full"))
             return
         self._queue.append(frame)
-        self._wake.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain(), name=f"send:{self.name}")
+        else:
+            self._wake.set()
 
     def fail(self, error: SyncError) -> None:
         """Close this client with the error's code, after nothing else is sent."""
@@ -91,8 +93,10 @@ class Peer:
             return
         self._closing = (code, reason)
         self._queue.clear()
-        self.closed.set()
-        if self._sending and self._task is not None:
+        self._closed()
+        if self._task is None:
+            self._closer = asyncio.create_task(self._send_close(), name=f"close:{self.name}")
+        elif self._sending:
             # Stuck behind a client that does not read: stop waiting on it and queue the
             # close frame; it goes out when the client reads again, or the keepalive ping
             # drops the connection.
@@ -101,11 +105,21 @@ class Peer:
         else:
             self._wake.set()
 
+    def when_closed(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once, when a close is decided or the connection is found gone
+        (at once if that has happened)."""
+        self._on_close = callback
+        if self._closing is not None:
+            self._closed()
+
+    def _closed(self) -> None:
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()
+
     async def _drain(self) -> None:
         try:
             while self._closing is None:
-                await self._wake.wait()
-                self._wake.clear()
                 sent = 0
                 while self._queue and self._closing is None:
                     self._sending = True
@@ -117,9 +131,12 @@ class Peer:
                         # time: yield now and then, so the loop notices the disconnect
                         # instead of writing a whole queue into a dead socket.
                         await asyncio.sleep(0)
+                if self._closing is None:
+                    await self._wake.wait()
+                    self._wake.clear()
         except Exception:  # the connection is gone; the receive side notices
             log.debug("send failed on %s", self.name, exc_info=True)
-            self.closed.set()
+            self._closed()
             return
         await self._send_close()
 
