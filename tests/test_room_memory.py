@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+import uvloop
 import websockets
 from pycrdt import Doc, Text
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -286,6 +287,64 @@ def test_closed_connections_leave_no_reference_cycles(tmp_path: Path) -> None:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_an_idle_connection_holds_two_tasks(tmp_path: Path) -> None:
+    """Every task a connection holds for its lifetime is memory (its coroutines, futures,
+    context) times the number of people connected. An idle sync connection holds two:
+    uvicorn's, running the endpoint, and its reader. The sender task starts only when a frame
+    has to wait, and nothing waits for the close but the reader. A real uvicorn configured
+    as `accord serve` configures it, on its own event loop in a thread."""
+    db = tmp_path / "a.db"
+    token = make_admin(db)
+    port = free_port()
+    settings = Settings(db=str(db), port=port)
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn_config(app, settings))
+    loop = uvloop.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),))
+    thread.start()
+
+    async def count_tasks() -> int:
+        return len(asyncio.all_tasks())
+
+    def tasks_in_server() -> int:
+        return asyncio.run_coroutine_threadsafe(count_tasks(), loop).result(10)
+
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        headers = {"Authorization": f"Bearer {token}"}
+        base = f"http://127.0.0.1:{port}"
+        document_id = httpx.post(f"{base}/api/documents", json={"title": "Acta"}, headers=headers)
+        url = f"ws://127.0.0.1:{port}/sync/{document_id.json()['id']}?token={token}"
+
+        async def connect(how_many: int) -> list[websockets.ClientConnection]:
+            sockets = []
+            for _ in range(how_many):
+                ws = await websockets.connect(url)
+                await ws.send(protocol.sync_step1(b"\x00"))
+                while (await ws.recv())[:2] != b"\x00\x01":  # synced: its SyncStep2
+                    pass
+                sockets.append(ws)
+            return sockets
+
+        async def scenario() -> tuple[int, int]:
+            first = await connect(1)
+            one = tasks_in_server()
+            others = await connect(20)
+            twenty_one = tasks_in_server()
+            for ws in first + others:
+                await ws.close()
+            return one, twenty_one
+
+        one, twenty_one = asyncio.run(scenario())
+        assert (twenty_one - one) / 20 == 2, (one, twenty_one)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        loop.close()
 
 
 def test_walking_an_update_leaves_no_reference_cycles() -> None:
