@@ -223,20 +223,20 @@ def test_what_a_peak_leaves_behind_does_not_keep_its_memory() -> None:
     assert released <= start + 8, (start, left, released)
 
 
-def test_closed_connections_leave_no_reference_cycles(tmp_path: Path) -> None:
-    """Every object of a finished connection (uvicorn's protocols, HTTP and websocket, the
-    websockets parser, the transport) is freed by reference counting when it ends. With
-    reference cycles they wait for a full collection, which `accord serve`'s thresholds make
-    rare: memory grew with every connection ever made. A real uvicorn configured as
-    `accord serve` configures it, in a thread."""
+@contextlib.contextmanager
+def real_server(
+    tmp_path: Path, **settings: Any
+) -> Iterator[tuple[uvicorn.Server, asyncio.AbstractEventLoop, str]]:
+    """A real uvicorn configured as `accord serve` configures it, on its own event loop in a
+    thread: the server, its loop, and the sync address of a new document (with an admin's
+    token)."""
     db = tmp_path / "a.db"
     token = make_admin(db)
     port = free_port()
-    settings = Settings(db=str(db), room_unload_seconds=0.2, port=port)
-    app = create_app(settings)
-    config = uvicorn_config(app, settings)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    app_settings = Settings(db=str(db), port=port, **settings)
+    server = uvicorn.Server(uvicorn_config(create_app(app_settings), app_settings))
+    loop = uvloop.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),))
     thread.start()
     try:
         deadline = time.monotonic() + 20
@@ -245,7 +245,21 @@ def test_closed_connections_leave_no_reference_cycles(tmp_path: Path) -> None:
         headers = {"Authorization": f"Bearer {token}"}
         base = f"http://127.0.0.1:{port}"
         document_id = httpx.post(f"{base}/api/documents", json={"title": "Acta"}, headers=headers)
-        url = f"ws://127.0.0.1:{port}/sync/{document_id.json()['id']}?token={token}"
+        yield server, loop, f"ws://127.0.0.1:{port}/sync/{document_id.json()['id']}?token={token}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        loop.close()
+
+
+def test_closed_connections_leave_no_reference_cycles(tmp_path: Path) -> None:
+    """Every object of a finished connection (uvicorn's protocols, HTTP and websocket, the
+    websockets parser, the transport) is freed by reference counting when it ends. With
+    reference cycles they wait for a full collection, which `accord serve`'s thresholds make
+    rare: memory grew with every connection ever made. A real uvicorn configured as
+    `accord serve` configures it, in a thread."""
+    with real_server(tmp_path, room_unload_seconds=0.2) as (server, _, url):
+        port = server.config.port
 
         async def visit(address: str) -> None:
             with contextlib.suppress(websockets.ConnectionClosed):
@@ -284,9 +298,6 @@ def test_closed_connections_leave_no_reference_cycles(tmp_path: Path) -> None:
             gc.set_debug(0)
             gc.garbage.clear()
         assert left == [], f"{len(left)} objects of closed connections waited for the collector"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def test_an_idle_connection_holds_two_tasks(tmp_path: Path) -> None:
@@ -295,30 +306,14 @@ def test_an_idle_connection_holds_two_tasks(tmp_path: Path) -> None:
     uvicorn's, running the endpoint, and its reader. The sender task starts only when a frame
     has to wait, and nothing waits for the close but the reader. A real uvicorn configured
     as `accord serve` configures it, on its own event loop in a thread."""
-    db = tmp_path / "a.db"
-    token = make_admin(db)
-    port = free_port()
-    settings = Settings(db=str(db), port=port)
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn_config(app, settings))
-    loop = uvloop.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),))
-    thread.start()
 
     async def count_tasks() -> int:
         return len(asyncio.all_tasks())
 
-    def tasks_in_server() -> int:
-        return asyncio.run_coroutine_threadsafe(count_tasks(), loop).result(10)
+    with real_server(tmp_path) as (_, loop, url):
 
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        headers = {"Authorization": f"Bearer {token}"}
-        base = f"http://127.0.0.1:{port}"
-        document_id = httpx.post(f"{base}/api/documents", json={"title": "Acta"}, headers=headers)
-        url = f"ws://127.0.0.1:{port}/sync/{document_id.json()['id']}?token={token}"
+        def tasks_in_server() -> int:
+            return asyncio.run_coroutine_threadsafe(count_tasks(), loop).result(10)
 
         async def connect(how_many: int) -> list[websockets.ClientConnection]:
             sockets = []
@@ -341,10 +336,6 @@ def test_an_idle_connection_holds_two_tasks(tmp_path: Path) -> None:
 
         one, twenty_one = asyncio.run(scenario())
         assert (twenty_one - one) / 20 == 2, (one, twenty_one)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        loop.close()
 
 
 def test_walking_an_update_leaves_no_reference_cycles() -> None:
