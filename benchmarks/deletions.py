@@ -18,7 +18,12 @@ both, seen by a task ticking every millisecond), then given one message at a tim
 - ``first_keystroke_ms``: the first character typed after the room was loaded (which made
   the room's order of characters, `server.sync.order`, before it was made while loading);
 - ``keystroke_us``: each next character typed at the end of the text, as Yjs sends it (the
-  transaction's update).
+  transaction's update);
+- ``refusal_ms``: an update the room refuses only after its Doc began to take it, with the
+  Doc's rebuild (given to the room's apply step directly: those that reach it through
+  `Room.receive` are rare, and found by the fuzzer, not made by hand);
+  ``after_refusal_ms``: the next real keystroke (which made the order of characters anew
+  on the event loop, before the room kept it across a rebuild).
 
 Medians of ``--repeat`` messages (wall time of this single thread), printed as a table and
 written as JSON to benchmarks/results/.
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import time
 from pathlib import Path
@@ -37,6 +43,7 @@ from pycrdt import Doc, Text
 
 from benchmarks.faults.common import machine, setup_database, table, workdir, write_results
 from server import db
+from server.errors import SyncError
 from server.settings import Settings
 from server.sync import protocol, store
 from server.sync.peer import Peer
@@ -128,6 +135,27 @@ async def measure(path: Path, ranges: int, repeat: int) -> dict[str, Any]:
         receive(keystrokes[0])  # the first after the room was loaded makes its order
         first_keystroke = round((time.perf_counter() - start) * 1000, 3)
         keystroke = timed(receive, keystrokes[1:])
+        # An update that the room refuses only after its Doc began to take it, so that the Doc
+        # is rebuilt: a keystroke's shape after clocks the room never had, given to the room's
+        # apply step unwalked, as happens to updates whose fault shows only once applied (the
+        # room walks this one and refuses it earlier, when it comes through `receive`).
+        fork: Doc[Text] = Doc(client_id=7)
+        fork.apply_update(typist.get_update())
+        forked = fork.get("content", type=Text)
+        forked.insert(len(forked), "never sent")
+        state = fork.get_state()
+        forked.insert(len(forked), "!")
+        skipping = fork.get_update(state)
+        rebuilt_from = room.doc
+        start = time.perf_counter()
+        with contextlib.suppress(SyncError):
+            room._apply(skipping)
+        refusal = round((time.perf_counter() - start) * 1000, 3)
+        assert room.doc is not rebuilt_from, "the refusal did not rebuild the Doc"
+        text.insert(len(text), "y")
+        start = time.perf_counter()
+        receive(keystrokes[-1])  # the first after the rebuild
+        after_refusal = round((time.perf_counter() - start) * 1000, 3)
         await room.settle()
         assert room.text == str(text)
         await rooms.close()
@@ -142,6 +170,8 @@ async def measure(path: Path, ranges: int, repeat: int) -> dict[str, Any]:
         "answer_again_us": again,
         "first_keystroke_ms": first_keystroke,
         "keystroke_us": keystroke,
+        "refusal_ms": refusal,
+        "after_refusal_ms": after_refusal,
     }
 
 
@@ -160,6 +190,7 @@ def main() -> None:
     columns += [("loop_held_ms", "loop held, ms"), ("answer_bytes", "answer bytes")]
     columns += [("answer_first_us", "answer applied, µs"), ("answer_again_us", "same again, µs")]
     columns += [("first_keystroke_ms", "first keystroke, ms"), ("keystroke_us", "keystroke, µs")]
+    columns += [("refusal_ms", "refusal, rebuild, ms"), ("after_refusal_ms", "keystroke after, ms")]
     print(table(rows, columns))
     path = write_results("deletions", {"machine": machine(), "repeat": args.repeat, "rows": rows})
     print(f"written to {path}")

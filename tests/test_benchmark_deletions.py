@@ -1,6 +1,6 @@
 """`benchmarks.deletions`, short: the document really holds the deleted ranges it names, its
 answers to a saved notice carry them, and every keystroke it times is taken by the room and
-stored. No timing is asserted."""
+stored, after a refused update as before it. No timing is asserted."""
 
 from __future__ import annotations
 
@@ -30,10 +30,11 @@ def test_a_short_round_times_answers_and_keystrokes_that_are_taken(tmp_path: Pat
         assert row[key] > 0
     assert row["order_ms"] >= row["open_ms"]  # made after the room opened, in a thread
     assert row["keystroke_us"] > 0
+    assert row["refusal_ms"] > 0 and row["after_refusal_ms"] > 0
     with contextlib.closing(sqlite3.connect(path)) as conn:
         rows = [data for (data,) in conn.execute("SELECT data FROM updates ORDER BY id")]
-    assert len(rows) == 1 + 20  # the document, then each keystroke
+    assert len(rows) == 1 + 20 + 1  # the document, each keystroke, the one after the refusal
     stored: Doc[Text] = Doc()
     for data in rows:
         stored.apply_update(data)
-    assert str(stored.get("content", type=Text)).endswith("x" * 20)
+    assert str(stored.get("content", type=Text)).endswith("x" * 20 + "y")

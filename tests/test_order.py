@@ -60,6 +60,17 @@ class Room:
         self.ordering.taken(list(self.changes), update, placing)
         assert self.ordering.failures == 0  # it never failed (and stopped checking)
 
+    def rebuild(self) -> None:
+        """A new Doc from what this one took, as the room's rebuild after a refusal: the
+        order holds the same structs, so it is kept."""
+        kept, state = self.ordering.order, self.doc.get_update()
+        self.doc = Doc()
+        self.doc.get("content", type=Text)
+        self.doc.apply_update(state)
+        self.doc.observe(lambda event: self.changes.append(event.update))
+        self.ordering.rebuilt(self.doc)
+        assert self.ordering.order is kept
+
     @property
     def text(self) -> str:
         return str(self.doc.get("content", type=Text))
@@ -133,7 +144,8 @@ def concurrent_session(
 ) -> int:
     """Clients type, delete, go offline and come back (sending their whole state, deleted
     text as deleted content), with emoji and accents; the room checks every update and makes
-    its order anew now and then (a reload, a rebuild). Returns how many updates it took;
+    its order anew now and then (a reload), and rebuilds its Doc now and then (keeping the
+    order, as after a refusal). Returns how many updates it took;
     the room's state at each remaking of its order, and at the end, go to ``states``."""
     rnd = random.Random(seed)
     docs: list[Doc[Text]] = [Doc(client_id=1000 + n) for n in range(clients)]
@@ -165,9 +177,11 @@ def concurrent_session(
                 updates = [merge_updates(*updates)]
             for update in updates:
                 if rnd.random() < 0.02:
-                    room.ordering.reset()  # made anew from the Doc (a reload, a rebuild)
+                    room.ordering = order.Ordering()  # made anew from the Doc (a reload)
                     if states is not None:
                         states.append(room.doc.get_update())
+                elif rnd.random() < 0.02:
+                    room.rebuild()  # the order is kept, and goes on checking
                 room.send(update)  # a refusal raises: the test fails
                 taken += 1
         else:

@@ -210,7 +210,7 @@ class Room:
         # REBASE_AFTER changes are merged so (merge_updates is quadratic: ~5 ms for 500).
         # The unsaved ones may repeat committed ones; merging them again is harmless.
         self.doc = self._new_doc(merge_updates(self._base, *self._since, *self.unsaved))
-        self.ordering.reset()
+        self.ordering.rebuilt(self.doc)
         self._full_reply = None
         self._delete_set = None
         self._idle_update = None  # deletions of text it lacked waited in the old Doc only
