@@ -75,6 +75,18 @@ def edited(ranges: int) -> Doc[Text]:
     return doc
 
 
+def after_a_gap(doc: Doc[Text], client_id: int) -> bytes:
+    """A character typed at the end of ``doc``'s text by ``client_id``, as one keystroke, after
+    text of that client that was never sent: an update at clocks the receiver never had."""
+    fork: Doc[Text] = Doc(client_id=client_id)
+    fork.apply_update(doc.get_update())
+    text = fork.get("content", type=Text)
+    text.insert(len(text), "never sent")
+    state = fork.get_state()
+    text.insert(len(text), "!")
+    return fork.get_update(state)
+
+
 def timed(receive: Any, frames: list[bytes], before: Any = None) -> float:
     """The median time of ``receive(frame)`` in µs, ``before()`` run untimed before each."""
     spent = []
@@ -139,13 +151,7 @@ async def measure(path: Path, ranges: int, repeat: int) -> dict[str, Any]:
         # is rebuilt: a keystroke's shape after clocks the room never had, given to the room's
         # apply step unwalked, as happens to updates whose fault shows only once applied (the
         # room walks this one and refuses it earlier, when it comes through `receive`).
-        fork: Doc[Text] = Doc(client_id=7)
-        fork.apply_update(typist.get_update())
-        forked = fork.get("content", type=Text)
-        forked.insert(len(forked), "never sent")
-        state = fork.get_state()
-        forked.insert(len(forked), "!")
-        skipping = fork.get_update(state)
+        skipping = after_a_gap(typist, 7)
         rebuilt_from = room.doc
         start = time.perf_counter()
         with contextlib.suppress(SyncError):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pycrdt import Doc, Text, merge_updates
 
+from benchmarks.deletions import after_a_gap
 from server import db
 from server.db import Database
 from server.errors import InvalidPayload
@@ -162,13 +163,7 @@ def test_a_rebuild_after_a_refusal_keeps_the_order_of_characters(tmp_path: Path)
     the next update (243 ms for a document of 20,000 deleted ranges). It still refuses text
     between characters that were not side by side, and takes real typing."""
     typist, text, keystrokes = typing_after_deletions()
-    gap: Doc[Text] = Doc(client_id=5)
-    gap.apply_update(typist.get_update())
-    gap_text = gap.get("content", type=Text)
-    gap_text.insert(len(gap_text), "xyz")
-    state = gap.get_state()
-    gap_text.insert(len(gap_text), "!")
-    skipping = gap.get_update(state)  # a keystroke's shape, after clocks the room never had
+    skipping = after_a_gap(typist, 5)  # a keystroke's shape, after clocks the room never had
 
     async def scenario() -> None:
         async with db.Database(str(tmp_path / "accord.db")) as database:
